@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Set up .venv with torch, mmcv (compiled ops), mmdet, mmengine, this package (editable)
+# and the test tools. Safe to run again: a second run checks and changes nothing.
+#
+# Variables:
+#   VENV          where the environment lives (default .venv)
+#   PYTHON        interpreter that creates it (default python3)
+#   TORCH_SPEC    pip spec used when no torch is importable in $VENV
+#                 (default torch==2.13.0, the CPU build; a CUDA user installs their own
+#                 torch into $VENV first, or sets e.g. TORCH_SPEC="torch==2.5.1 --index-url ...")
+#   MMCV_SPEC     mmcv source release built when no usable mmcv is importable (mmcv==2.1.0)
+#   MAX_JOBS      parallel compile jobs for mmcv (default: number of cores)
+#   FORCE_CUDA=1  build mmcv's CUDA ops even where no GPU is visible (needs nvcc)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
+MMCV_SPEC=${MMCV_SPEC:-mmcv==2.1.0}
+PY="$VENV/bin/python"
+PIP=("$PY" -m pip --disable-pip-version-check -q)
+STAMP="$VENV/.mmdet_dr1mask-setup"
+
+say() { printf '[setup] %s\n' "$*"; }
+
+if [ ! -x "$PY" ]; then
+  say "creating $VENV with $($PYTHON --version 2>&1)"
+  "$PYTHON" -m venv "$VENV"
+fi
+
+# Everything below is skipped when nothing it depends on changed since the last run.
+fingerprint=$(cat requirements/*.txt setup.cfg setup.py tools/setup_env.sh | sha256sum | cut -c1-16)
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$fingerprint" ] && PYTHONWARNINGS=ignore "$PY" -c \
+    'import torch, mmcv._ext, mmdet, mmengine, mim, mmdet_dr1mask' 2>/dev/null; then
+  say "up to date ($VENV): torch $("$PY" -c 'import torch; print(torch.__version__)'), nothing to do"
+  exit 0
+fi
+
+if "$PY" -c 'import torch' 2>/dev/null; then
+  say "keeping the installed torch $("$PY" -c 'import torch; print(torch.__version__)')"
+else
+  say "installing $TORCH_SPEC"
+  # shellcheck disable=SC2086  # TORCH_SPEC may carry pip options such as --index-url
+  "${PIP[@]}" install $TORCH_SPEC
+fi
+
+"${PIP[@]}" install -r requirements/build.txt 'numpy<2'
+
+mmcv_ok() {
+  "$PY" - <<'PY' 2>/dev/null
+import mmcv, mmcv._ext  # the compiled ops
+from packaging.version import Version
+assert Version('2.0.0') <= Version(mmcv.__version__) < Version('2.2.0')
+PY
+}
+if mmcv_ok; then
+  say "keeping the installed mmcv $("$PY" -c 'import mmcv; print(mmcv.__version__)') (compiled ops present)"
+else
+  say "building $MMCV_SPEC with its compiled ops from source: this takes about 15 minutes on"
+  say "2 cores (pip caches the wheel, so later set-ups with the same torch take seconds)"
+  cache_flag=()
+  # pip's wheel cache does not know which torch a cached mmcv was compiled against:
+  # reuse it only for the default CPU torch.
+  if [ "$("$PY" -c 'import torch; print(torch.__version__)')" != "2.13.0+cpu" ]; then
+    cache_flag=(--no-cache-dir)
+  fi
+  MAX_JOBS=${MAX_JOBS:-$(nproc)} "${PIP[@]}" install --no-build-isolation "${cache_flag[@]}" "$MMCV_SPEC" \
+    'numpy<2' 'opencv-python<4.11' 'mmengine>=0.10.0,<0.11.0'
+  mmcv_ok || { say "mmcv built but its compiled ops do not import"; exit 1; }
+fi
+
+say "installing mmdet, mmengine, runtime and test requirements"
+"${PIP[@]}" install -r requirements/mminstall.txt -r requirements/runtime.txt \
+  -r requirements/tests.txt -r requirements/optional.txt
+# openmim 0.3.9 declares `opendatalab` (via openxlab it pins setuptools~=60.2 and breaks
+# torch >= 2.6's requirement); mim never imports it, so install openmim without it.
+"${PIP[@]}" install --no-deps openmim==0.3.9
+say "installing mmdet_dr1mask in editable mode"
+"${PIP[@]}" install --no-deps --no-build-isolation -e .
+
+# `mim train/test mmdet_dr1mask` looks for <site-packages>/mmdet_dr1mask/.mim; PEP 660
+# editable installs keep the package in the checkout, so link it there.
+site=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+if [ ! -e "$site/mmdet_dr1mask" ] || [ -L "$site/mmdet_dr1mask" ]; then
+  ln -sfn "$PWD/mmdet_dr1mask" "$site/mmdet_dr1mask"
+fi
+
+PYTHONWARNINGS=ignore "$PY" -c 'import torch, mmcv._ext, mmdet, mmengine, mim, mmdet_dr1mask'
+echo "$fingerprint" > "$STAMP"
+say "done: torch $("$PY" -c 'import torch; print(torch.__version__)'), mmcv \
+$("$PY" -c 'import mmcv; print(mmcv.__version__)'), mmdet $("$PY" -c 'import mmdet; print(mmdet.__version__)')"

@@ -10,7 +10,7 @@ install:  ## create .venv with torch, mmcv (compiled ops), mmdet and this packag
 demo:  ## the main job: synthetic dataset -> pictures in work_dirs/demo
 	$(PY) tools/run_demo.py --work-dir work_dirs/demo
 
-test:  ## the whole test suite (CPU, tiny models)
+test: lint  ## ruff, then the whole test suite (CPU, tiny models)
 	$(PY) -m pytest -q
 
 lint:

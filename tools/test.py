@@ -12,7 +12,7 @@ import os.path as osp
 from typing import List, Optional
 
 from mmdet.engine.hooks.utils import trigger_visualization_hook
-from mmdet.evaluator import DumpDetResults
+from mmdet.evaluation import DumpDetResults
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner

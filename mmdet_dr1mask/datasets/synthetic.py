@@ -30,6 +30,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 import pycocotools.mask as mask_utils
+from tqdm import tqdm
 
 # Category ids are not contiguous on purpose (COCO's are not either), so the
 # label <-> category id mapping of the loaders is exercised. Things come first:
@@ -350,8 +351,17 @@ def _split_seed(seed: int, split: str, index: int) -> List[int]:
 
 
 def generate_split(out_dir: str, split: str = 'train', num_images: int = 16, seed: int = 0,
-                   cfg: Optional[SyntheticConfig] = None) -> Dict[str, str]:
+                   cfg: Optional[SyntheticConfig] = None,
+                   progress: bool = False) -> Dict[str, str]:
     """Write one split of the dataset and return the paths of what was written.
+
+    Args:
+        out_dir: dataset root.
+        split: split name, used in folder and file names.
+        num_images: images to write (0 writes valid empty annotation files).
+        seed: base seed; image k of a split depends only on (seed, split, k).
+        cfg: what to draw, :class:`SyntheticConfig` defaults if None.
+        progress: show a progress bar.
 
     Returns:
         dict with keys ``img_dir``, ``instances_json``, ``panoptic_json`` and
@@ -368,7 +378,7 @@ def generate_split(out_dir: str, split: str = 'train', num_images: int = 16, see
     os.makedirs(paths['panoptic_dir'], exist_ok=True)
 
     images, instances, panoptic = [], [], []
-    for index in range(num_images):
+    for index in tqdm(range(num_images), desc=f'synthetic {split}', disable=not progress):
         image_id = index + 1
         sample = generate_image(np.random.default_rng(_split_seed(seed, split, index)), cfg)
         h, w = sample.image.shape[:2]

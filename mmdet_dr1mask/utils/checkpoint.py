@@ -2,39 +2,61 @@
 
 Since torch 2.6 ``torch.load`` defaults to ``weights_only=True``, which only
 unpickles tensors, containers and an allow-list of globals. MMEngine 0.10.7
-calls ``torch.load`` without the argument, and its checkpoints carry a few more
-objects: the message hub's ``HistoryBuffer`` logs, numpy arrays and scalars in
-the log history, and the config as a ``ConfigDict`` in some meta fields. Without
-them ``--resume``, ``tools/test.py`` and inference from a trained checkpoint
-fail with ``UnpicklingError: Weights only load failed``.
+calls ``torch.load`` without the argument, and its checkpoints carry more: the
+message hub's ``HistoryBuffer`` logs (numpy arrays and scalars inside) and the
+buffer's statistics methods, which pickle as ``getattr(HistoryBuffer, 'mean')``.
+Without them ``--resume``, ``tools/test.py`` and inference from a trained
+checkpoint fail with ``UnpicklingError: Weights only load failed``.
 
-Rather than turning ``weights_only`` off for every file (which would let any
+Rather than turning ``weights_only`` off for every file (which lets a
 checkpoint run arbitrary code), this adds exactly those types to torch's
-allow-list. Importing ``mmdet_dr1mask`` does it, so every config with
+allow-list. ``getattr`` itself is not allowed (chained, it reaches any object);
+in its place the unpickler gets :func:`history_buffer_method`, which can only
+look up HistoryBuffer's own public methods. Importing ``mmdet_dr1mask`` does
+the registration, so every config with
 ``custom_imports=dict(imports=['mmdet_dr1mask'])`` loads its checkpoints.
 """
 import importlib
-from typing import List
+import pickle
+from typing import Callable, List, Tuple, Union
 
 import numpy as np
 import torch
+from mmengine.config import ConfigDict
+from mmengine.logging import HistoryBuffer
+
+SafeGlobal = Union[object, Tuple[Callable, str]]
 
 
-def mmengine_checkpoint_globals() -> List[object]:
-    """The non-tensor types found in checkpoints written by MMEngine's runner."""
-    from mmengine.config import ConfigDict
-    from mmengine.logging import HistoryBuffer
+def history_buffer_method(owner: type, name: str) -> Callable:
+    """``getattr`` restricted to what MMEngine pickles: ``HistoryBuffer``'s public methods.
 
-    numpy_types: List[object] = [np.ndarray, np.dtype]
+    Raises:
+        pickle.UnpicklingError: for any other object or attribute.
+    """
+    method = getattr(HistoryBuffer, name, None) if owner is HistoryBuffer else None
+    if name.startswith('_') or not callable(method):
+        raise pickle.UnpicklingError(
+            f'checkpoint asks for getattr({owner!r}, {name!r}); only the public methods of '
+            'mmengine.logging.HistoryBuffer are allowed when loading with weights_only=True')
+    return method
+
+
+def mmengine_checkpoint_globals() -> List[SafeGlobal]:
+    """The non-tensor globals found in checkpoints written by MMEngine's runner."""
     # Pickles name numpy's helpers by module path: numpy.core in 1.x, numpy._core in 2.x.
     multiarray = importlib.import_module(
         'numpy.core.multiarray' if np.__version__.startswith('1.') else 'numpy._core.multiarray')
-    numpy_types += [multiarray._reconstruct, multiarray.scalar]
+    numpy_globals: List[SafeGlobal] = [np.ndarray, np.dtype, multiarray._reconstruct,
+                                       multiarray.scalar]
     # The dtype classes (Float64DType, Int64DType, ...) pickled with np.dtype objects.
-    numpy_types += [type(np.dtype(t)) for t in (
+    numpy_globals += [type(np.dtype(t)) for t in (
         np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
         np.uint64, np.float16, np.float32, np.float64, np.str_)]
-    return [HistoryBuffer, ConfigDict, *numpy_types]
+    # torch.save writes pickle protocol 2, where builtins are named `__builtin__`.
+    lookups = [(history_buffer_method, f'{module}.getattr')
+               for module in ('__builtin__', 'builtins')]
+    return [HistoryBuffer, ConfigDict, *numpy_globals, *lookups]
 
 
 def register_checkpoint_safe_globals() -> bool:

@@ -7,6 +7,7 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
+from conftest import load_tool
 from panopticapi.utils import rgb2id
 from pycocotools.coco import COCO
 
@@ -196,13 +197,7 @@ def test_mmdet_coco_panoptic_dataset_pipeline_reads_things_and_stuff(dataset):
 
 
 def test_cli_writes_the_requested_splits(tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'generate_synthetic_dataset',
-        osp.join(osp.dirname(__file__), '..', '..', 'tools', 'misc',
-                 'generate_synthetic_dataset.py'))
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = load_tool('misc/generate_synthetic_dataset.py')
     cli.main([str(tmp_path), '--splits', 'train:2', 'val:1', '--img-size', '40', '50'])
     assert len(os.listdir(tmp_path / 'train')) == 2
     assert len(os.listdir(tmp_path / 'annotations' / 'panoptic_val')) == 1

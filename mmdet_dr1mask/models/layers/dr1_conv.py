@@ -1,0 +1,97 @@
+"""Dynamic rank-1 convolution (DR1Conv), DR1Mask paper Sec. 3.1, Eq. 4 and Fig. 1.
+
+``Y = Conv(X ∘ A) ∘ B``: the per-location dynamic factors A and B multiply the
+input before and the output after a static convolution, which equals a
+convolution whose kernel at each location is the static one modulated by the
+rank-1 matrix ``b aᵀ`` (Eq. 1–2).
+
+Deviation from the paper: Eq. 3 indexes B at the *input* location inside the
+kernel sum, which contradicts Eq. 4 and the text ("element-wise multiplying A,
+B before and after the static convolution"); we follow Eq. 4, B is taken at the
+output location. The static convolution is an mmcv ``ConvModule`` (conv → norm
+→ act); with norm and act off it is exactly Eq. 4.
+"""
+from typing import Optional, Union
+
+from mmcv.cnn import ConvModule
+from mmengine.registry import MODELS
+from torch import Tensor, nn
+
+
+@MODELS.register_module()
+class DR1Conv(nn.Module):
+    """``Y = ConvModule(X ∘ A) ∘ B`` (Eq. 4).
+
+    Registered in MMEngine's root ``MODELS`` registry so that MMDetection,
+    MMSegmentation or any other OpenMMLab library can build it from a config.
+
+    Args:
+        in_channels: C_in, channels of X and A.
+        out_channels: C_out, channels of Y and B.
+        kernel_size: static kernel size.
+        stride: convolution stride.
+        padding: zero padding; ``kernel_size // 2`` (same size) when None.
+        dilation: convolution dilation.
+        bias: conv bias, ``'auto'`` = no bias when a norm layer follows.
+        conv_cfg: mmcv conv layer config (None = nn.Conv2d).
+        norm_cfg: mmcv norm layer config (None = no norm).
+        act_cfg: mmcv activation config (None = no activation).
+        use_a: multiply the input by A; False replaces A by ones (Tables 1–2).
+        use_b: multiply the output by B; False replaces B by ones (Tables 1–2).
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 kernel_size: int = 3,
+                 stride: int = 1,
+                 padding: Optional[int] = None,
+                 dilation: int = 1,
+                 bias: Union[bool, str] = 'auto',
+                 conv_cfg: Optional[dict] = None,
+                 norm_cfg: Optional[dict] = None,
+                 act_cfg: Optional[dict] = None,
+                 use_a: bool = True,
+                 use_b: bool = True) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.use_a = use_a
+        self.use_b = use_b
+        self.conv = ConvModule(
+            in_channels, out_channels, kernel_size, stride=stride,
+            padding=dilation * (kernel_size // 2) if padding is None else padding,
+            dilation=dilation, bias=bias, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+
+    def forward(self, x: Tensor, a: Optional[Tensor] = None,
+                b: Optional[Tensor] = None) -> Tensor:
+        """Apply the dynamic convolution.
+
+        Args:
+            x: (N, C_in, H, W) input X.
+            a: (N, C_in, H, W) dynamic factor A; ignored (may be None) if not ``use_a``.
+            b: (N, C_out, H', W') dynamic factor B at the output locations;
+                ignored (may be None) if not ``use_b``.
+
+        Returns:
+            (N, C_out, H', W') output Y.
+        """
+        if self.use_a:
+            _check_factor('A', a, x.shape)
+            x = x * a
+        y = self.conv(x)
+        if self.use_b:
+            _check_factor('B', b, y.shape)
+            y = y * b
+        return y
+
+    def extra_repr(self) -> str:
+        return f'use_a={self.use_a}, use_b={self.use_b}'
+
+
+def _check_factor(name: str, factor: Optional[Tensor], shape: tuple) -> None:
+    if factor is None:
+        raise ValueError(f'DR1Conv needs the dynamic factor {name} (use_{name.lower()}=True)')
+    if factor.shape != shape:
+        raise ValueError(f'DR1Conv factor {name} has shape {tuple(factor.shape)}, '
+                         f'expected {tuple(shape)}')

@@ -1,0 +1,3 @@
+from .dr1_basis import DR1Basis
+
+__all__ = ['DR1Basis']

@@ -1,0 +1,87 @@
+"""DR1Conv implements Eq. 4: Y = Conv(X ∘ A) ∘ B."""
+import pytest
+import torch
+from mmcv.cnn import ConvModule
+
+from mmdet_dr1mask.models.layers import DR1Conv
+
+
+def naive_dr1conv(x, a, b, weight, bias, padding, stride=1):
+    """Per-location evaluation with explicit sums over the kernel window (no conv call)."""
+    n, c_in, h, w = x.shape
+    c_out, _, kh, kw = weight.shape
+    xa = x * a
+    out_h = (h + 2 * padding - kh) // stride + 1
+    out_w = (w + 2 * padding - kw) // stride + 1
+    y = torch.zeros(n, c_out, out_h, out_w, dtype=x.dtype)
+    for i in range(out_h):
+        for j in range(out_w):
+            acc = bias.clone()[None].expand(n, c_out).clone()
+            for di in range(kh):
+                for dj in range(kw):
+                    yy, xx = i * stride + di - padding, j * stride + dj - padding
+                    if 0 <= yy < h and 0 <= xx < w:
+                        # (n, c_in) @ (c_in, c_out)
+                        acc += xa[:, :, yy, xx] @ weight[:, :, di, dj].T
+            y[:, :, i, j] = acc * b[:, :, i, j]
+    return y
+
+
+@pytest.mark.parametrize('kernel_size,stride', [(1, 1), (3, 1), (3, 2)])
+def test_equals_naive_per_location_evaluation(kernel_size, stride):
+    torch.manual_seed(0)
+    layer = DR1Conv(3, 4, kernel_size, stride=stride, bias=True).double()
+    torch.nn.init.normal_(layer.conv.conv.bias)
+    x = torch.randn(2, 3, 5, 6, dtype=torch.double)
+    a = torch.randn(2, 3, 5, 6, dtype=torch.double)
+    out_hw = (5 + 2 * (kernel_size // 2) - kernel_size) // stride + 1, \
+        (6 + 2 * (kernel_size // 2) - kernel_size) // stride + 1
+    b = torch.randn(2, 4, *out_hw, dtype=torch.double)
+    expected = naive_dr1conv(x, a, b, layer.conv.conv.weight, layer.conv.conv.bias,
+                             kernel_size // 2, stride)
+    torch.testing.assert_close(layer(x, a, b), expected)
+
+
+def test_gradients_reach_x_a_b_and_the_weights():
+    layer = DR1Conv(3, 4, 3, norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU'))
+    x, a, b = (torch.randn(2, c, 6, 7, requires_grad=True) for c in (3, 3, 4))
+    layer(x, a, b).square().sum().backward()
+    for grad in (x.grad, a.grad, b.grad, layer.conv.conv.weight.grad):
+        assert grad is not None and grad.abs().sum() > 0
+
+
+def test_unit_factors_reduce_to_the_plain_conv_module():
+    torch.manual_seed(0)
+    cfg = dict(norm_cfg=dict(type='GN', num_groups=2), act_cfg=dict(type='ReLU'))
+    dr1 = DR1Conv(4, 6, 3, **cfg)
+    plain = ConvModule(4, 6, 3, padding=1, **cfg)
+    plain.load_state_dict(dr1.conv.state_dict())
+    x = torch.randn(2, 4, 9, 8)
+    torch.testing.assert_close(dr1(x, torch.ones_like(x), torch.ones(2, 6, 9, 8)), plain(x))
+
+
+def test_switched_off_factors_are_ignored():
+    torch.manual_seed(0)
+    x, b = torch.randn(1, 2, 5, 5), torch.randn(1, 3, 5, 5)
+    only_b = DR1Conv(2, 3, 3, use_a=False)
+    torch.testing.assert_close(only_b(x, None, b), only_b.conv(x) * b)
+    neither = DR1Conv(2, 3, 3, use_a=False, use_b=False)
+    torch.testing.assert_close(neither(x), neither.conv(x))
+
+
+def test_missing_or_misshaped_factor_is_a_clear_error():
+    layer = DR1Conv(2, 3, 3)
+    x = torch.randn(1, 2, 5, 5)
+    with pytest.raises(ValueError, match='needs the dynamic factor A'):
+        layer(x, None, torch.ones(1, 3, 5, 5))
+    with pytest.raises(ValueError,
+                       match=r'factor B has shape \(1, 2, 5, 5\), expected \(1, 3, 5, 5\)'):
+        layer(x, torch.ones_like(x), torch.ones(1, 2, 5, 5))
+
+
+def test_built_from_the_root_registry_by_any_openmmlab_library():
+    from mmdet.registry import MODELS as MMDET_MODELS
+    from mmengine.registry import MODELS as ROOT_MODELS
+    cfg = dict(type='DR1Conv', in_channels=2, out_channels=3, use_b=False)
+    assert isinstance(ROOT_MODELS.build(cfg), DR1Conv)
+    assert isinstance(MMDET_MODELS.build(cfg), DR1Conv)  # child registries see the root

@@ -8,7 +8,8 @@ import mmdet_dr1mask  # noqa: F401
 # Every registered type of the package and the registry it lives in.
 REGISTERED = {
     'mmengine': ['DR1Conv'],
-    'mmdet': ['DR1Basis'],
+    'mmdet': ['DR1Basis', 'BlendMaskBasis', 'DR1FCOSHead', 'BlenderHead', 'ThingSemanticHead',
+              'DR1Mask', 'BlendMask'],
 }
 
 

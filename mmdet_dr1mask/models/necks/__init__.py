@@ -1,3 +1,4 @@
+from .blendmask_basis import BlendMaskBasis
 from .dr1_basis import DR1Basis
 
-__all__ = ['DR1Basis']
+__all__ = ['BlendMaskBasis', 'DR1Basis']

@@ -1,0 +1,105 @@
+"""Top-down + bottom-up instance segmentation wired as in DR1Mask's Fig. 2.
+
+backbone → FPN → dense head (boxes, embeddings, contexts) → basis (F) →
+blender (masks), plus an optional auxiliary semantic head. DR1Mask and
+BlendMask are both this wiring with different parts.
+"""
+from typing import Dict, List, Optional, Tuple
+
+from mmdet.models.detectors import SingleStageDetector
+from mmdet.registry import MODELS
+from mmdet.structures import SampleList
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from torch import Tensor
+
+
+class BlenderSegmentor(SingleStageDetector):
+    """Dense head + basis + blender (+ auxiliary semantic head).
+
+    The dense head's ``context_channels`` and ``embedding_channels`` are filled
+    in from the basis and the blender when the config leaves them out, and
+    checked when it gives them.
+
+    Args:
+        backbone, neck: as in MMDetection.
+        bbox_head: ``DR1FCOSHead`` config.
+        basis_head: ``DR1Basis`` or ``BlendMaskBasis`` config.
+        mask_head: ``BlenderHead`` config.
+        semantic_head: optional ``ThingSemanticHead`` config (auxiliary loss).
+        train_cfg, test_cfg, data_preprocessor, init_cfg: as in MMDetection.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 neck: ConfigType,
+                 bbox_head: ConfigType,
+                 basis_head: ConfigType,
+                 mask_head: ConfigType,
+                 semantic_head: OptConfigType = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        basis = MODELS.build(basis_head)
+        blender = MODELS.build(mask_head)
+        bbox_head = dict(bbox_head)
+        for key, value in (('context_channels', basis.context_channels),
+                           ('embedding_channels', blender.embedding_channels)):
+            if bbox_head.setdefault(key, value) != value:
+                raise ValueError(f'bbox_head.{key}={bbox_head[key]} does not match the '
+                                 f'basis/blender, which need {value}')
+        super().__init__(backbone=backbone, neck=neck, bbox_head=bbox_head, train_cfg=train_cfg,
+                         test_cfg=test_cfg, data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        self.basis_head = basis
+        self.mask_head = blender
+        self.semantic_head = MODELS.build(semantic_head) if semantic_head else None
+
+    def basis_size(self, batch_inputs: Tensor) -> List[int]:
+        """(H, W) of the basis: the padded input size over the basis stride, rounded up."""
+        stride = self.mask_head.basis_stride
+        return [-(-s // stride) for s in batch_inputs.shape[-2:]]
+
+    def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        x = self.extract_feat(batch_inputs)
+        losses, positives, contexts = self.bbox_head.loss(x, batch_data_samples)
+        bases = self.basis_head(x, contexts, self.basis_size(batch_inputs))
+        gts = [s.gt_instances for s in batch_data_samples]
+        losses.update(self.mask_head.loss(bases, positives, gts))
+        if self.semantic_head is not None:
+            feat = bases if self.semantic_head.input == 'basis' else x[0]
+            ignored = [s.ignored_instances if 'ignored_instances' in s else None
+                       for s in batch_data_samples]
+            losses.update(self.semantic_head.loss(feat, gts, [s.metainfo for s in
+                                                              batch_data_samples], ignored))
+        return losses
+
+    def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
+                rescale: bool = True) -> SampleList:
+        """``pred_instances``: bboxes, scores, labels and boolean full-image masks."""
+        results = self.predict_instances(batch_inputs, batch_data_samples, rescale)[0]
+        for r in results:
+            r.pop('embeddings')
+        return self.add_pred_to_datasample(batch_data_samples, results)
+
+    def predict_instances(self, batch_inputs: Tensor, batch_data_samples: SampleList,
+                          rescale: bool = True) -> Tuple[list, Tensor]:
+        """Detections with masks and embeddings, and the basis F."""
+        x = self.extract_feat(batch_inputs)
+        results, contexts = self.bbox_head.predict(x, batch_data_samples, rescale=False)
+        bases = self.basis_head(x, contexts, self.basis_size(batch_inputs))
+        metas = [s.metainfo for s in batch_data_samples]
+        return self.mask_head.predict(bases, results, metas, rescale=rescale), bases
+
+    def _forward(self, batch_inputs: Tensor,
+                 batch_data_samples: Optional[SampleList] = None) -> Tuple:
+        """Raw outputs without post-processing or ground truth (``mode='tensor'``).
+
+        Returns:
+            (cls_scores, bbox_preds, centernesses, contexts, embeddings, bases):
+            the dense head's per-level lists and the basis F.
+        """
+        x = self.extract_feat(batch_inputs)
+        head_outs = self.bbox_head(x)
+        bases = self.basis_head(x, head_outs[3], self.basis_size(batch_inputs))
+        return (*head_outs, bases)

@@ -1,0 +1,3 @@
+from .thing_semantic_head import ThingSemanticHead
+
+__all__ = ['ThingSemanticHead']

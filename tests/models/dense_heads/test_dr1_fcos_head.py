@@ -1,0 +1,142 @@
+"""DR1FCOSHead: FCOS plus contexts and embeddings (Eq. 5), positives for the mask branch."""
+import pytest
+import torch
+from mmdet.models.dense_heads import FCOSHead
+from mmdet.structures import DetDataSample
+from mmengine.config import ConfigDict
+from mmengine.structures import InstanceData
+
+from mmdet_dr1mask.models.dense_heads import DR1FCOSHead
+
+STRIDES = [8, 16, 32, 64, 128]
+COMMON = dict(num_classes=3, in_channels=16, feat_channels=16, stacked_convs=1, strides=STRIDES,
+              norm_cfg=dict(type='GN', num_groups=4), center_sampling=True,
+              centerness_on_reg=True, norm_on_bbox=True, conv_bias=True,
+              loss_bbox=dict(type='GIoULoss', loss_weight=1.0),
+              test_cfg=dict(nms_pre=200, score_thr=0.0, min_bbox_size=0,
+                            nms=dict(type='nms', iou_threshold=0.6), max_per_img=20))
+
+
+def make_head(**kwargs):
+    head = DR1FCOSHead(context_channels=8, embedding_channels=5, **COMMON, **kwargs)
+    head.init_weights()
+    return head
+
+
+def feats(size=128, batch=2):
+    return [torch.randn(batch, 16, size // s, size // s) for s in STRIDES]
+
+
+def samples(gts, size=128):
+    out = []
+    for boxes, labels in gts:
+        s = DetDataSample(metainfo=dict(img_shape=(size, size), pad_shape=(size, size),
+                                        scale_factor=(1.0, 1.0)))
+        s.gt_instances = InstanceData(bboxes=torch.tensor(boxes, dtype=torch.float).reshape(-1, 4),
+                                      labels=torch.tensor(labels, dtype=torch.long))
+        out.append(s)
+    return out
+
+
+TWO_GTS = ([[10, 10, 60, 70], [30, 40, 120, 100]], [0, 2])
+NO_GT = ([], [])
+
+
+def test_forward_returns_fcos_outputs_contexts_and_embeddings():
+    outs = make_head()(feats())
+    assert len(outs) == 5 and all(len(o) == 5 for o in outs)
+    for level, s in enumerate(STRIDES):
+        shapes = [o[level].shape for o in outs]
+        assert shapes == [(2, c, 128 // s, 128 // s) for c in (3, 4, 1, 8, 5)]
+
+
+def test_contexts_start_at_exactly_one():
+    _, _, _, contexts, embeddings = make_head()(feats())
+    for c in contexts:
+        assert torch.equal(c, torch.ones_like(c))  # A = B = 1: the vanilla basis
+    assert embeddings[0].std() > 0
+
+
+@pytest.mark.parametrize('top_input', ['box_tower', 'class_tower', 'fpn'])
+def test_top_layer_input_position_switch(top_input):
+    head = make_head(top_input=top_input)
+    _, _, _, contexts, _ = head(feats())
+    contexts[0].sum().backward()
+    tower = {'box_tower': head.reg_convs, 'class_tower': head.cls_convs, 'fpn': None}[top_input]
+    for convs in (head.reg_convs, head.cls_convs):
+        reached = convs[0].conv.weight.grad is not None
+        assert reached == (convs is tower)
+
+
+def test_bad_settings_are_rejected():
+    with pytest.raises(ValueError, match='top_input'):
+        make_head(top_input='neck')
+    with pytest.raises(ValueError, match='embedding_channels'):
+        DR1FCOSHead(context_channels=8, embedding_channels=0, **COMMON)
+
+
+def test_positives_carry_their_gt_index_box_centerness_and_embedding():
+    head = make_head()
+    losses, positives, contexts = head.loss(feats(), samples([TWO_GTS, NO_GT]))
+    pos = positives[0]
+    gt_boxes = torch.tensor(TWO_GTS[0], dtype=torch.float)
+    assert len(pos) > 0 and len(positives[1]) == 0
+    assert set(pos.gt_inds.tolist()) == {0, 1}
+    torch.testing.assert_close(pos.bboxes, gt_boxes[pos.gt_inds])
+    assert pos.labels.tolist() == [TWO_GTS[1][i] for i in pos.gt_inds.tolist()]
+    assert pos.embeddings.shape == (len(pos), 5)
+    assert ((pos.centerness_targets > 0) & (pos.centerness_targets <= 1)).all()
+    assert len(contexts) == 5
+
+
+def test_assignment_matches_mmdetection_fcos():
+    head = make_head()
+    fcos = FCOSHead(**COMMON)
+    points = head.prior_generator.grid_priors([(128 // s, 128 // s) for s in STRIDES],
+                                              device='cpu')
+    gts = [s.gt_instances for s in samples([TWO_GTS, TWO_GTS])]
+    ours = torch.cat(head.get_targets_per_image(points, gts)[0])
+    theirs = torch.cat(fcos.get_targets(points, gts)[0])  # level-major
+    assert torch.equal(ours.sort().values, theirs.sort().values)
+
+
+def test_losses_positive_with_gt_and_box_losses_zero_without():
+    head = make_head()
+    losses, _, _ = head.loss(feats(), samples([TWO_GTS, TWO_GTS]))
+    assert all(torch.isfinite(v) and v > 0 for v in losses.values())
+    losses, positives, _ = head.loss(feats(), samples([NO_GT, NO_GT]))
+    assert losses['loss_cls'] > 0
+    assert losses['loss_bbox'] == 0 and losses['loss_centerness'] == 0
+    assert all(len(p) == 0 for p in positives)
+    sum(losses.values()).backward()  # still differentiable
+
+
+def test_predict_keeps_each_detection_embedding_through_nms():
+    head = make_head().eval()
+    sizes = [(128 // s, 128 // s) for s in STRIDES]
+    cls = [torch.randn(1, 3, h, w) for h, w in sizes]
+    bbox = [torch.rand(1, 4, h, w) * 40 + 1 for h, w in sizes]
+    ctr = [torch.randn(1, 1, h, w) for h, w in sizes]
+    # the embedding of a location records (level, y, x), to check where each detection came from
+    emb = []
+    for level, (h, w) in enumerate(sizes):
+        ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing='ij')
+        emb.append(torch.stack([torch.full_like(ys, level), ys, xs, ys, xs])[None].float())
+    metas = [dict(img_shape=(128, 128), scale_factor=(1.0, 1.0))]
+    result = head.predict_by_feat(cls, bbox, ctr, emb, batch_img_metas=metas)[0]
+    assert 0 < len(result) <= 20
+    for box, e in zip(result.bboxes, result.embeddings):
+        level, y, x = e[:3].long().tolist()
+        stride = STRIDES[level]
+        point = torch.tensor([x * stride + stride // 2, y * stride + stride // 2]).float()
+        distances = bbox[level][0, :, y, x]
+        expected = torch.cat([point - distances[:2], point + distances[2:]]).clamp(0, 128)
+        torch.testing.assert_close(box, expected)
+
+
+def test_predict_returns_detections_with_embeddings_and_contexts():
+    head = make_head().eval()
+    head.test_cfg = ConfigDict(head.test_cfg)
+    results, contexts = head.predict(feats(batch=1), samples([NO_GT]))
+    assert {'bboxes', 'scores', 'labels', 'embeddings'} <= set(results[0].keys())
+    assert results[0].embeddings.shape[1] == 5 and len(contexts) == 5

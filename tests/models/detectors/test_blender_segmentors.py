@@ -1,0 +1,144 @@
+"""DR1Mask and BlendMask detectors end to end on the synthetic dataset (tiny models, CPU)."""
+import copy
+import os.path as osp
+
+import pytest
+import torch
+from conftest import REPO_ROOT, point_to_data
+from mmdet.registry import DATASETS, MODELS
+from mmdet.structures import DetDataSample
+from mmdet.utils import register_all_modules
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+
+import mmdet_dr1mask  # noqa: F401
+
+TINY = osp.join(REPO_ROOT, 'configs', 'dr1mask', 'dr1mask_r18_fpn_tiny_synthetic.py')
+register_all_modules()
+
+
+def tiny_cfg(kind):
+    cfg = Config.fromfile(TINY)
+    if kind == 'BlendMask':  # the same tiny sizes with BlendMask's parts
+        cfg.model.type = 'BlendMask'
+        cfg.model.data_preprocessor.pad_size_divisor = 32
+        cfg.model.bbox_head.context_channels = 0
+        cfg.model.basis_head = dict(type='BlendMaskBasis', in_channels=32, channels=16,
+                                    num_bases=4, upsample_mode='bilinear')
+        cfg.model.mask_head = dict(type='BlenderHead', basis_channels=4, attention='full',
+                                   use_projection=False, max_pos_per_img=64)
+        cfg.model.semantic_head = dict(type='ThingSemanticHead', in_channels=32, num_classes=3,
+                                       input='fpn', in_stride=8, num_convs=2, feat_channels=16)
+    return cfg
+
+
+def build(kind):
+    torch.manual_seed(0)
+    model = MODELS.build(copy.deepcopy(tiny_cfg(kind).model))
+    model.init_weights()
+    return model
+
+
+@pytest.fixture(scope='module')
+def train_batch(synthetic_root):
+    cfg = point_to_data(tiny_cfg('DR1Mask'), synthetic_root)
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    return pseudo_collate([dataset[i] for i in range(4)])
+
+
+def run(model, batch, mode):
+    data = model.data_preprocessor(copy.deepcopy(batch), training=mode == 'loss')
+    return model(**data, mode=mode)
+
+
+KINDS = ['DR1Mask', 'BlendMask']
+
+
+@pytest.mark.parametrize('kind', KINDS)
+def test_all_losses_finite_and_positive_with_gt(kind, train_batch):
+    losses = run(build(kind), train_batch, 'loss')
+    assert set(losses) == {'loss_cls', 'loss_bbox', 'loss_centerness', 'loss_mask',
+                           'loss_semantic'}
+    for name, value in losses.items():
+        assert torch.isfinite(value) and value > 0, name
+
+
+@pytest.mark.parametrize('kind', KINDS)
+def test_box_and_mask_losses_are_zero_without_gt(kind, train_batch):
+    batch = copy.deepcopy(train_batch)
+    for sample in batch['data_samples']:
+        sample.gt_instances = sample.gt_instances[:0]
+    losses = run(build(kind), batch, 'loss')
+    assert losses['loss_cls'] > 0 and losses['loss_semantic'] > 0
+    for name in ('loss_bbox', 'loss_centerness', 'loss_mask'):
+        assert losses[name] == 0, name
+    sum(losses.values()).backward()
+
+
+@pytest.mark.parametrize('kind', KINDS)
+def test_a_few_sgd_steps_lower_the_loss(kind, train_batch):
+    model = build(kind)
+    optim = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    totals = []
+    for _ in range(12):
+        losses = run(model, train_batch, 'loss')
+        total = sum(losses.values())
+        optim.zero_grad()
+        total.backward()
+        optim.step()
+        totals.append(total.item())
+    assert sum(totals[-3:]) < 0.9 * sum(totals[:3]), totals
+
+
+def image_sample(h, w, scale=1.0):
+    sample = DetDataSample(metainfo=dict(
+        img_shape=(int(h * scale), int(w * scale)), ori_shape=(h, w),
+        scale_factor=(scale, scale)))
+    return dict(inputs=[torch.randint(0, 255, (3, int(h * scale), int(w * scale)),
+                                      dtype=torch.uint8)], data_samples=[sample])
+
+
+@pytest.mark.parametrize('kind', KINDS)
+@pytest.mark.parametrize('size,scale', [((64, 80), 1.0), ((97, 131), 1.0), ((32, 32), 2.0),
+                                        ((64, 400), 0.5)])
+def test_predict_gives_full_size_boolean_masks_at_any_size(kind, size, scale):
+    model = build(kind).eval()
+    model.bbox_head.test_cfg.score_thr = 0.0  # untrained: keep some detections
+    with torch.no_grad():
+        pred = run(model, image_sample(*size, scale), 'predict')[0].pred_instances
+    assert len(pred) > 0
+    assert pred.masks.shape == (len(pred), *size) and pred.masks.dtype == torch.bool
+    assert pred.bboxes.shape == (len(pred), 4) and 'embeddings' not in pred
+    assert (pred.bboxes[:, 2] <= size[1] + 1e-3).all()
+    assert (pred.bboxes[:, 3] <= size[0] + 1e-3).all()
+
+
+@pytest.mark.parametrize('kind', KINDS)
+def test_zero_detections_give_empty_results_of_the_right_types(kind):
+    model = build(kind).eval()
+    model.bbox_head.test_cfg.score_thr = 1.1
+    with torch.no_grad():
+        pred = run(model, image_sample(48, 64), 'predict')[0].pred_instances
+    assert len(pred) == 0
+    assert pred.masks.shape == (0, 48, 64) and pred.masks.dtype == torch.bool
+    assert pred.bboxes.shape == (0, 4) and pred.scores.shape == (0,)
+    assert pred.labels.dtype == torch.long
+
+
+@pytest.mark.parametrize('kind', KINDS)
+def test_tensor_mode_needs_no_ground_truth(kind):
+    model = build(kind).eval()
+    with torch.no_grad():
+        outs = model(torch.randn(1, 3, 64, 96), mode='tensor')
+    cls_scores, bbox_preds, centernesses, contexts, embeddings, bases = outs
+    assert len(cls_scores) == 5 and bases.shape[-2:] == (16, 24)
+
+
+def test_head_channels_are_filled_in_and_checked():
+    model = build('DR1Mask')
+    assert model.bbox_head.context_channels == 2 * model.basis_head.channels
+    assert model.bbox_head.embedding_channels == model.mask_head.embedding_channels
+    cfg = tiny_cfg('DR1Mask').model
+    cfg.bbox_head.embedding_channels = 7
+    with pytest.raises(ValueError, match='embedding_channels=7'):
+        MODELS.build(cfg)

@@ -2,6 +2,7 @@
 import copy
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch
 from conftest import REPO_ROOT, point_to_data
@@ -43,6 +44,7 @@ def build(kind):
 def train_batch(synthetic_root):
     cfg = point_to_data(tiny_cfg('DR1Mask'), synthetic_root)
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    np.random.seed(0)  # the pipeline's random flips
     return pseudo_collate([dataset[i] for i in range(4)])
 
 
@@ -80,14 +82,14 @@ def test_a_few_sgd_steps_lower_the_loss(kind, train_batch):
     model = build(kind)
     optim = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     totals = []
-    for _ in range(12):
+    for _ in range(15):
         losses = run(model, train_batch, 'loss')
         total = sum(losses.values())
         optim.zero_grad()
         total.backward()
         optim.step()
         totals.append(total.item())
-    assert sum(totals[-3:]) < 0.9 * sum(totals[:3]), totals
+    assert sum(totals[-3:]) < 0.85 * sum(totals[:3]), totals
 
 
 def image_sample(h, w, scale=1.0):

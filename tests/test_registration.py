@@ -5,21 +5,22 @@ import textwrap
 
 import mmdet_dr1mask  # noqa: F401
 
-# Every registered type of the package and the registry it lives in.
+# Every registered type of the package, by registry.
 REGISTERED = {
-    'mmengine': ['DR1Conv'],
-    'mmdet': ['DR1Basis', 'BlendMaskBasis', 'DR1FCOSHead', 'BlenderHead', 'ThingSemanticHead',
-              'DR1Mask', 'BlendMask'],
+    'mmengine.MODELS': ['DR1Conv'],
+    'mmdet.MODELS': ['DR1Basis', 'BlendMaskBasis', 'DR1FCOSHead', 'BlenderHead',
+                     'ThingSemanticHead', 'DR1Mask', 'BlendMask'],
+    'mmdet.HOOKS': ['ProgressBarHook'],
 }
 
 
 def test_import_registers_every_module():
-    from mmdet.registry import MODELS as MMDET_MODELS
+    from mmdet.registry import HOOKS, MODELS
     from mmengine.registry import MODELS as ROOT_MODELS
-    for name in REGISTERED['mmengine']:
-        assert ROOT_MODELS.get(name) is not None, name
-    for name in REGISTERED['mmdet']:
-        assert MMDET_MODELS.get(name) is not None, name
+    registries = {'mmengine.MODELS': ROOT_MODELS, 'mmdet.MODELS': MODELS, 'mmdet.HOOKS': HOOKS}
+    for registry, names in REGISTERED.items():
+        for name in names:
+            assert registries[registry].get(name) is not None, f'{name} in {registry}'
 
 
 def test_a_config_with_custom_imports_builds_our_modules_in_a_fresh_interpreter(tmp_path):

@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Tuple
 from mmdet.models.detectors import SingleStageDetector
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
-from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
 from torch import Tensor
 
 
@@ -61,6 +61,17 @@ class BlenderSegmentor(SingleStageDetector):
         return [-(-s // stride) for s in batch_inputs.shape[-2:]]
 
     def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        return self.instance_losses(batch_inputs, batch_data_samples)[0]
+
+    def instance_losses(self, batch_inputs: Tensor, batch_data_samples: SampleList
+                        ) -> Tuple[Dict[str, Tensor], Tuple[Tensor], InstanceList, Tensor]:
+        """Detection, mask and auxiliary semantic losses.
+
+        Returns:
+            losses, the FPN features, the positives of each image (see
+            ``DR1FCOSHead.loss_by_feat``) and the basis F, for subclasses that
+            add a panoptic branch.
+        """
         x = self.extract_feat(batch_inputs)
         losses, positives, contexts = self.bbox_head.loss(x, batch_data_samples)
         bases = self.basis_head(x, contexts, self.basis_size(batch_inputs))
@@ -72,24 +83,23 @@ class BlenderSegmentor(SingleStageDetector):
                        for s in batch_data_samples]
             losses.update(self.semantic_head.loss(feat, gts, [s.metainfo for s in
                                                               batch_data_samples], ignored))
-        return losses
+        return losses, x, positives, bases
 
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:
         """``pred_instances``: bboxes, scores, labels and boolean full-image masks."""
         results = self.predict_instances(batch_inputs, batch_data_samples, rescale)[0]
-        for r in results:
-            r.pop('embeddings')
-        return self.add_pred_to_datasample(batch_data_samples, results)
+        return self.add_pred_to_datasample(batch_data_samples, drop_embeddings(results))
 
     def predict_instances(self, batch_inputs: Tensor, batch_data_samples: SampleList,
-                          rescale: bool = True) -> Tuple[list, Tensor]:
-        """Detections with masks and embeddings, and the basis F."""
+                          rescale: bool = True
+                          ) -> Tuple[InstanceList, Tuple[Tensor], Tensor]:
+        """Detections with masks and embeddings, the FPN features and the basis F."""
         x = self.extract_feat(batch_inputs)
         results, contexts = self.bbox_head.predict(x, batch_data_samples, rescale=False)
         bases = self.basis_head(x, contexts, self.basis_size(batch_inputs))
         metas = [s.metainfo for s in batch_data_samples]
-        return self.mask_head.predict(bases, results, metas, rescale=rescale), bases
+        return self.mask_head.predict(bases, results, metas, rescale=rescale), x, bases
 
     def _forward(self, batch_inputs: Tensor,
                  batch_data_samples: Optional[SampleList] = None) -> Tuple:
@@ -103,3 +113,10 @@ class BlenderSegmentor(SingleStageDetector):
         head_outs = self.bbox_head(x)
         bases = self.basis_head(x, head_outs[3], self.basis_size(batch_inputs))
         return (*head_outs, bases)
+
+
+def drop_embeddings(results: InstanceList) -> InstanceList:
+    """The instance results without the internal ``embeddings`` field."""
+    for r in results:
+        r.pop('embeddings', None)
+    return results

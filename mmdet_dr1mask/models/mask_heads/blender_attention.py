@@ -31,6 +31,10 @@ class VectorAttention(nn.Module):
     def embedding_channels(self) -> int:
         return self.basis_channels
 
+    def vector_embeddings(self, embeddings: Tensor) -> Tensor:
+        """The embedding is already a D-vector over the basis channels."""
+        return embeddings
+
     def forward(self, rois: Tensor, embeddings: Tensor) -> Tensor:
         """(P, D, S, S) crops and (P, D) embeddings -> (P, S, S) mask logits."""
         return torch.einsum('pdhw,pd->phw', rois, embeddings)
@@ -73,6 +77,20 @@ class FullAttention(nn.Module):
         t = embeddings[:, :self.projection_channels].reshape(
             -1, self.num_bases, self.basis_channels)  # (P, K, D)
         return torch.einsum('pkd,pdhw->pkhw', t, rois)
+
+    def vector_embeddings(self, embeddings: Tensor) -> Tensor:
+        """(P, E) -> (P, D): the mean of the K projections, Σ_k t_k / K.
+
+        With uniform attention (Q_k = 1 / K) the blended mask is this vector
+        applied to the crop: the position-insensitive part of the instance, what
+        the panoptic layer uses as the instance's thing weights (Table 7).
+        """
+        if not self.use_projection:
+            raise ValueError('full attention without projection (BlendMask) has no '
+                             'vector embedding over the basis channels')
+        t = embeddings[:, :self.projection_channels].reshape(
+            -1, self.num_bases, self.basis_channels)  # (P, K, D)
+        return t.mean(dim=1)
 
     def attention_maps(self, embeddings: Tensor) -> Tensor:
         """(P, E) -> (P, K, R_a, R_a) attention logits q."""

@@ -87,6 +87,10 @@ class BlenderHead(BaseModule):
         """E, the embedding length the dense head must produce for this attention."""
         return self.attention.embedding_channels
 
+    def vector_embeddings(self, embeddings: Tensor) -> Tensor:
+        """(P, E) -> (P, D) position-insensitive embeddings for the panoptic layer."""
+        return self.attention.vector_embeddings(embeddings)
+
     def forward(self, bases: Tensor, rois: Tensor, embeddings: Tensor) -> Tensor:
         """Mask logits of a set of instances.
 

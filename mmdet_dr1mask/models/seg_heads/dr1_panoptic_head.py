@@ -1,0 +1,288 @@
+"""The unified panoptic layer of DR1Mask (paper Sec. 3.3, Eq. 9, Tables 2, 6, 7, 9).
+
+One 1×1 layer over the basis F gives panoptic logits ``Y = W_panoᵀ F`` with
+``W_pano = [W_stuff, W_thing]``: the C_stuff columns are static parameters, the
+thing columns are dynamic, one per instance:
+
+* training: for every GT thing instance c, ē_c = the mean vector embedding of
+  the positive locations assigned to c (Eq. 9). The target map (stride 4) sends
+  stuff pixels to their stuff channel and the pixels of instance c to channel
+  C_stuff + c; void, crowd, padding and instances with no positive are ignored.
+* inference: each detection scoring at least ``score_thr`` gives one thing
+  channel (its embedding). The logits are resampled aligned (basis pixel i on
+  input pixel 4i) to the original image and arg-maxed; a thing whose visible
+  area is below ``overlap_thr`` of its own instance mask is dropped (its pixels
+  go to the best stuff class), stuff regions under ``stuff_area_limit`` pixels
+  become void.
+
+Output follows MMDetection: ``pred_panoptic_seg.sem_seg`` (1, H, W) holds
+``label + id * INSTANCE_OFFSET`` for things (ids from 1), the label for stuff
+and ``num_classes`` (VOID) elsewhere.
+"""
+from typing import Dict, List, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmdet.evaluation.functional import INSTANCE_OFFSET
+from mmdet.registry import MODELS
+from mmdet.structures import SampleList
+from mmdet.utils import ConfigType, InstanceList
+from mmengine.model import BaseModule
+from mmengine.structures import PixelData
+from torch import Tensor, nn
+
+MAX_RESAMPLED_VALUES = 1 << 24  # resample and arg-max the logits in chunks of rows
+
+
+@MODELS.register_module()
+class DR1PanopticHead(BaseModule):
+    """Static stuff + dynamic thing 1×1 layer over the basis F (Sec. 3.3).
+
+    Args:
+        in_channels: D, channels of F (= the vector embedding length).
+        num_things_classes: thing classes (labels ``[0, T)``).
+        num_stuff_classes: stuff classes (labels ``[T, T + S)``).
+        basis_stride: stride of F in input pixels.
+        score_thr: detections at or above it become thing channels at inference.
+        overlap_thr: a thing is kept if its visible area is at least this
+            fraction of its own instance mask.
+        stuff_area_limit: stuff segments smaller than this (original image
+            pixels) become void.
+        ignore_index: void label of ``gt_sem_seg``.
+        loss_panoptic: the per-pixel loss over stuff + thing channels.
+        init_cfg: MMEngine init config.
+    """
+
+    def __init__(self,
+                 in_channels: int = 64,
+                 num_things_classes: int = 80,
+                 num_stuff_classes: int = 53,
+                 basis_stride: int = 4,
+                 score_thr: float = 0.4,
+                 overlap_thr: float = 0.5,
+                 stuff_area_limit: int = 4096,
+                 ignore_index: int = 255,
+                 loss_panoptic: ConfigType = dict(
+                     type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+                 init_cfg=dict(type='Normal', layer='Conv2d', std=0.01)) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.in_channels = in_channels
+        self.num_things_classes = num_things_classes
+        self.num_stuff_classes = num_stuff_classes
+        self.num_classes = num_things_classes + num_stuff_classes
+        self.basis_stride = basis_stride
+        self.score_thr = score_thr
+        self.overlap_thr = overlap_thr
+        self.stuff_area_limit = stuff_area_limit
+        self.ignore_index = ignore_index
+        self.conv_stuff = nn.Conv2d(in_channels, num_stuff_classes, 1, bias=False)  # W_stuff
+        self.loss_panoptic = MODELS.build(loss_panoptic)
+
+    def forward(self, bases: Tensor, thing_weights: Tensor) -> Tensor:
+        """Panoptic logits of one image, ``Y = [W_stuff, W_thing]ᵀ F``.
+
+        Args:
+            bases: (D, H, W) basis F of one image.
+            thing_weights: (K, D) dynamic thing columns (embeddings).
+
+        Returns:
+            (S + K, H, W): stuff channels first, then one per thing.
+        """
+        stuff = self.conv_stuff(bases[None])[0]
+        things = torch.einsum('kd,dhw->khw', thing_weights, bases)
+        return torch.cat([stuff, things])
+
+    # --------------------------------------------------------------------- loss
+    def loss(self, bases: Tensor, positives: InstanceList,
+             batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """Cross-entropy over stuff + thing channels (weights by Eq. 9).
+
+        Args:
+            bases: (N, D, H, W) basis F.
+            positives: per image, from ``DR1FCOSHead.loss``: ``gt_inds`` and
+                ``embeddings`` (P, D) of the positive locations.
+            batch_data_samples: with ``gt_instances`` (``masks``) and
+                ``gt_sem_seg`` from ``LoadPanopticAnnotations``.
+
+        Returns:
+            ``loss_panoptic``.
+        """
+        per_image = []
+        for img_bases, pos, sample in zip(bases, positives, batch_data_samples):
+            weights, kept = mean_embeddings(pos.gt_inds, pos.embeddings, len(sample.gt_instances))
+            target = self.get_targets(sample, kept, img_bases.shape[-2:])
+            per_image.append((self(img_bases, weights), target))
+        valid = sum(int((t != self.ignore_index).sum()) for _, t in per_image)
+        loss = sum(self.loss_panoptic(logits[None], target[None], avg_factor=max(valid, 1),
+                                      ignore_index=self.ignore_index)
+                   for logits, target in per_image)
+        return dict(loss_panoptic=loss)
+
+    def get_targets(self, sample, kept: Tensor, size: Sequence[int]) -> Tensor:
+        """(H, W) channel targets at the basis stride for one image.
+
+        Args:
+            sample: a data sample with ``gt_sem_seg`` (things ``[0, T)``, stuff
+                ``[T, T + S)``, void ``ignore_index``) and ``gt_instances.masks``.
+            kept: (K,) GT indices of the instances with positives, in the order of
+                their thing channels.
+            size: (H, W) of the basis.
+
+        Returns:
+            stuff s -> s, the pixels of ``kept[k]`` -> S + k, the rest ``ignore_index``.
+        """
+        h, w = size
+        s, num_things = self.basis_stride, self.num_things_classes
+        sem = _sample_grid(sample.gt_sem_seg.sem_seg[0], s, h, w, self.ignore_index).long()
+        target = torch.full_like(sem, self.ignore_index)
+        is_stuff = (sem >= num_things) & (sem < self.num_classes)
+        target[is_stuff] = sem[is_stuff] - num_things
+        if len(kept) > 0:
+            masks = sample.gt_instances.masks[kept.cpu().numpy()].to_tensor(
+                dtype=torch.bool, device=sem.device)
+            for k, mask in enumerate(masks):
+                target[_sample_grid(mask, s, h, w, False)] = self.num_stuff_classes + k
+        return target
+
+    # ------------------------------------------------------------------ predict
+    def predict(self, bases: Tensor, results_list: InstanceList, batch_img_metas: List[dict],
+                rescale: bool = True) -> List[PixelData]:
+        """Panoptic maps of a batch.
+
+        Args:
+            bases: (N, D, H, W) basis F.
+            results_list: per image detections sorted by score, with ``labels``,
+                ``scores``, ``masks`` (K, H_o, W_o) at the output size and
+                ``embeddings`` (K, D).
+            batch_img_metas: ``img_shape`` and ``ori_shape`` of each image.
+            rescale: maps at the original image size (else the network input size).
+
+        Returns:
+            per image ``PixelData(sem_seg=(1, H_o, W_o) int32)`` in MMDetection's encoding.
+        """
+        maps = []
+        for img_bases, dets, meta in zip(bases, results_list, batch_img_metas):
+            dets = dets[dets.scores >= self.score_thr]
+            logits = self(img_bases, dets.embeddings)
+            out_shape = meta['ori_shape' if rescale else 'img_shape'][:2]
+            full, stuff = resample_argmax(logits, self.num_stuff_classes, meta['img_shape'][:2],
+                                          out_shape, self.basis_stride)
+            pan = encode_panoptic(full, stuff, dets.labels, dets.masks.flatten(1).sum(1),
+                                  self.num_things_classes, self.num_stuff_classes,
+                                  self.overlap_thr, self.stuff_area_limit)
+            maps.append(PixelData(sem_seg=pan[None].int()))
+        return maps
+
+
+def mean_embeddings(gt_inds: Tensor, embeddings: Tensor, num_gts: int) -> Tuple[Tensor, Tensor]:
+    """Eq. 9: per GT instance the mean embedding of its positives.
+
+    Args:
+        gt_inds: (P,) GT index of each positive.
+        embeddings: (P, D) their embeddings.
+        num_gts: G, GT instances of the image.
+
+    Returns:
+        (K, D) mean embeddings of the K instances that have positives, and their
+        (K,) GT indices in increasing order.
+    """
+    sums = embeddings.new_zeros((num_gts, embeddings.size(1))).index_add(0, gt_inds, embeddings)
+    counts = torch.bincount(gt_inds, minlength=num_gts)
+    kept = counts.nonzero().flatten()
+    return sums[kept] / counts[kept, None].to(embeddings.dtype), kept
+
+
+def resample_argmax(logits: Tensor, num_stuff: int, img_shape: Sequence[int],
+                    ori_shape: Sequence[int], stride: int) -> Tuple[Tensor, Tensor]:
+    """Aligned resampling of basis-level logits to the original image, then arg-max.
+
+    Original pixel y lies at input pixel (y + 0.5) · img_h / ori_h - 0.5, and input
+    pixel y_i at basis coordinate y_i / stride (basis pixel i sits on input pixel
+    stride · i); bilinear between basis pixels, edge values beyond the last one.
+
+    Args:
+        logits: (C, h, w) with the stuff channels first.
+        num_stuff: S, stuff channels.
+        img_shape: (H_i, W_i), network input size of the image (before padding).
+        ori_shape: (H_o, W_o), original image size.
+        stride: basis stride.
+
+    Returns:
+        (H_o, W_o) arg-max over all channels and (H_o, W_o) over the stuff ones.
+    """
+    channels, h, w = logits.shape
+    out_h, out_w = int(ori_shape[0]), int(ori_shape[1])
+
+    def grid(size_out: int, size_in: int, size_basis: int) -> Tensor:
+        pos = (torch.arange(size_out, device=logits.device, dtype=logits.dtype) + 0.5)
+        coord = (pos * size_in / size_out - 0.5) / stride  # basis index coordinate
+        return coord * (2 / max(size_basis - 1, 1)) - 1  # grid_sample, align_corners=True
+
+    gy = grid(out_h, img_shape[0], h)
+    gx = grid(out_w, img_shape[1], w)
+    full = torch.empty((out_h, out_w), dtype=torch.long, device=logits.device)
+    stuff = torch.empty_like(full)
+    rows = max(1, MAX_RESAMPLED_VALUES // max(channels * out_w, 1))
+    for top in range(0, out_h, rows):
+        ys = gy[top:top + rows]
+        coords = torch.stack(torch.meshgrid(ys, gx, indexing='ij')[::-1], dim=-1)[None]
+        chunk = F.grid_sample(logits[None], coords, mode='bilinear', padding_mode='border',
+                              align_corners=True)[0]  # (C, rows, W_o)
+        full[top:top + rows] = chunk.argmax(0)
+        stuff[top:top + rows] = chunk[:num_stuff].argmax(0)
+    return full, stuff
+
+
+def encode_panoptic(full: Tensor, stuff: Tensor, thing_labels: Tensor, thing_areas: Tensor,
+                    num_things: int, num_stuff: int, overlap_thr: float,
+                    stuff_area_limit: int) -> Tensor:
+    """Channel arg-max maps -> MMDetection's panoptic encoding with the filters.
+
+    Args:
+        full: (H, W) arg-max over stuff channels ``[0, S)`` then thing channels
+            ``S + k``.
+        stuff: (H, W) arg-max over the stuff channels only.
+        thing_labels: (K,) class of each thing channel, in ``[0, T)``.
+        thing_areas: (K,) area of each thing's own instance mask (same image size).
+        num_things, num_stuff: T and S.
+        overlap_thr: keep a thing if visible area >= overlap_thr * own area.
+        stuff_area_limit: stuff segments with fewer pixels become void.
+
+    Returns:
+        (H, W) long: ``label + id * INSTANCE_OFFSET`` for kept things (ids 1, 2, ...
+        in channel order), stuff labels ``T + s``, void ``T + S``.
+    """
+    void = num_things + num_stuff
+    channel = full.clone()
+    is_thing = channel >= num_stuff
+    k = channel[is_thing] - num_stuff  # thing index of each thing pixel
+    visible = torch.bincount(k, minlength=len(thing_labels))
+    dropped = visible < overlap_thr * thing_areas.to(visible.dtype)
+    drop_pixels = is_thing.clone()
+    drop_pixels[is_thing] = dropped[k]
+    channel[drop_pixels] = stuff[drop_pixels]  # covered things give way to stuff
+
+    pan = torch.full_like(channel, void)
+    stuff_pixels = channel < num_stuff
+    pan[stuff_pixels] = channel[stuff_pixels] + num_things
+    areas = torch.bincount(channel[stuff_pixels], minlength=num_stuff)
+    for s in (areas < stuff_area_limit).nonzero().flatten().tolist():
+        pan[channel == s] = void
+    next_id = 1
+    for k_idx in range(len(thing_labels)):
+        mask = channel == num_stuff + k_idx
+        if bool(dropped[k_idx]) or not mask.any():
+            continue
+        pan[mask] = thing_labels[k_idx] + next_id * INSTANCE_OFFSET
+        next_id += 1
+    return pan
+
+
+def _sample_grid(values: Tensor, stride: int, h: int, w: int, fill) -> Tensor:
+    """``values`` (H, W) at pixels (stride·i, stride·j), cropped or filled to (h, w)."""
+    sampled = values[::stride, ::stride]
+    out = torch.full((h, w), fill, dtype=values.dtype, device=values.device)
+    hh, ww = min(h, sampled.size(0)), min(w, sampled.size(1))
+    out[:hh, :ww] = sampled[:hh, :ww]
+    return out
+

@@ -1,0 +1,142 @@
+"""Panoptic DR1Mask (one extra layer) and two-branch BlendMask on synthetic panoptic data."""
+import copy
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from conftest import REPO_ROOT
+from mmdet.evaluation.functional import INSTANCE_OFFSET
+from mmdet.registry import DATASETS, MODELS
+from mmdet.structures import DetDataSample
+from mmdet.utils import register_all_modules
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+
+import mmdet_dr1mask  # noqa: F401
+
+TINY = osp.join(REPO_ROOT, 'configs', 'dr1mask', 'dr1mask_r18_fpn_tiny_synthetic-panoptic.py')
+KINDS = ['DR1Mask', 'BlendMask']
+NUM_THINGS, NUM_STUFF = 3, 4
+register_all_modules()
+
+
+def tiny_cfg(kind):
+    cfg = Config.fromfile(TINY)
+    if kind == 'BlendMask':  # BlendMask instance + semantic FPN head + heuristic fusion
+        model = cfg.model
+        model.type = 'BlendMask'
+        model.data_preprocessor.pad_size_divisor = 32
+        model.bbox_head.context_channels = 0
+        model.basis_head = dict(type='BlendMaskBasis', in_channels=32, channels=16,
+                                upsample_mode='bilinear')
+        model.mask_head = dict(type='BlenderHead', basis_channels=4, attention='full',
+                               use_projection=False, max_pos_per_img=64)
+        model.semantic_head = dict(type='ThingSemanticHead', in_channels=32, num_classes=3,
+                                   input='fpn', in_stride=8, num_convs=2, feat_channels=16)
+        model.panoptic_head = dict(
+            type='PanopticFPNHead', num_things_classes=NUM_THINGS,
+            num_stuff_classes=NUM_STUFF, in_channels=32, inner_channels=16, start_level=0,
+            end_level=3, norm_cfg=dict(type='GN', num_groups=8, requires_grad=True),
+            loss_seg=dict(type='CrossEntropyLoss', ignore_index=255, loss_weight=0.5))
+        model.panoptic_fusion_head = dict(
+            type='HeuristicFusionHead', num_things_classes=NUM_THINGS,
+            num_stuff_classes=NUM_STUFF,
+            test_cfg=dict(mask_overlap=0.4, stuff_area_limit=64))
+        model.instance_score_thr = 0.45
+    return cfg
+
+
+def build(kind):
+    torch.manual_seed(0)
+    model = MODELS.build(copy.deepcopy(tiny_cfg(kind).model))
+    model.init_weights()
+    return model
+
+
+@pytest.fixture(scope='module')
+def train_batch(synthetic_root):
+    cfg = tiny_cfg('DR1Mask')
+    cfg.train_dataloader.dataset.data_root = synthetic_root + '/'
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    np.random.seed(0)
+    return pseudo_collate([dataset[i] for i in range(4)])
+
+
+def run(model, batch, mode):
+    data = model.data_preprocessor(copy.deepcopy(batch), training=mode == 'loss')
+    return model(**data, mode=mode)
+
+
+@pytest.mark.parametrize('kind', KINDS)
+def test_losses_finite_and_falling_on_synthetic_panoptic_data(kind, train_batch):
+    model = build(kind)
+    losses = run(model, train_batch, 'loss')
+    pan_key = 'loss_panoptic' if kind == 'DR1Mask' else 'loss_seg'
+    assert pan_key in losses
+    for name, value in losses.items():
+        assert torch.isfinite(value) and value > 0, name
+    optim = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    totals, pan = [], []
+    for _ in range(15):
+        losses = run(model, train_batch, 'loss')
+        total = sum(losses.values())
+        optim.zero_grad()
+        total.backward()
+        optim.step()
+        totals.append(total.item())
+        pan.append(losses[pan_key].item())
+    assert sum(totals[-3:]) < 0.85 * sum(totals[:3]), totals
+    assert pan[-1] < pan[0], pan
+
+
+def test_dr1mask_panoptic_adds_exactly_one_layer_to_the_instance_model():
+    model = build('DR1Mask')
+    head_params = {n for n, _ in model.panoptic_head.named_parameters()}
+    assert head_params == {'conv_stuff.weight'}  # W_stuff: D x C_stuff; W_thing is dynamic
+    assert model.panoptic_head.conv_stuff.weight.shape == (NUM_STUFF, 8, 1, 1)
+
+
+def image_sample(h, w, scale=1.0):
+    sample = DetDataSample(metainfo=dict(
+        img_shape=(int(h * scale), int(w * scale)), ori_shape=(h, w),
+        scale_factor=(scale, scale)))
+    return dict(inputs=[torch.randint(0, 255, (3, int(h * scale), int(w * scale)),
+                                      dtype=torch.uint8)], data_samples=[sample])
+
+
+def set_score_thr(model, kind, thr):
+    model.bbox_head.test_cfg.score_thr = thr
+    if kind == 'DR1Mask':
+        model.panoptic_head.score_thr = thr
+    else:
+        model.instance_score_thr = thr
+
+
+@pytest.mark.parametrize('kind', KINDS)
+@pytest.mark.parametrize('size,scale', [((64, 80), 1.0), ((97, 131), 1.0), ((32, 32), 2.0),
+                                        ((64, 400), 0.5)])
+@pytest.mark.parametrize('score_thr', [0.0, 1.1])  # many detections / none
+def test_predict_panoptic_and_instances_at_any_size(kind, size, scale, score_thr):
+    model = build(kind).eval()
+    set_score_thr(model, kind, score_thr)
+    with torch.no_grad():
+        sample = run(model, image_sample(*size, scale), 'predict')[0]
+    pan = sample.pred_panoptic_seg.sem_seg
+    assert pan.shape == (1, *size)
+    labels = pan % INSTANCE_OFFSET
+    assert ((labels >= 0) & (labels <= NUM_THINGS + NUM_STUFF)).all()
+    pred = sample.pred_instances
+    assert pred.masks.shape == (len(pred), *size) and pred.masks.dtype == torch.bool
+    if score_thr > 1:
+        assert len(pred) == 0
+        assert (pan < INSTANCE_OFFSET).all()  # stuff (or void) only
+    else:
+        assert len(pred) > 0
+
+
+def test_blendmask_panoptic_needs_both_heads():
+    cfg = tiny_cfg('BlendMask').model
+    cfg.panoptic_fusion_head = None
+    with pytest.raises(ValueError, match='both panoptic_head and panoptic_fusion_head'):
+        MODELS.build(cfg)

@@ -1,0 +1,125 @@
+"""DR1PanopticHead: Eq. 9 weights, target maps, aligned resampling, panoptic encoding."""
+import numpy as np
+import pytest
+import torch
+from mmdet.evaluation.functional import INSTANCE_OFFSET
+from mmdet.structures import DetDataSample
+from mmdet.structures.mask import BitmapMasks
+from mmengine.structures import InstanceData, PixelData
+
+from mmdet_dr1mask.models.seg_heads import DR1PanopticHead
+from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import (encode_panoptic, mean_embeddings,
+                                                              resample_argmax)
+
+T, S = 2, 3  # thing classes 0, 1; stuff classes 2, 3, 4; void 255
+
+
+def test_thing_weights_are_the_mean_embedding_of_each_instance_positives():
+    gt_inds = torch.tensor([2, 0, 2, 2])
+    emb = torch.tensor([[1., 0], [4, 4], [3, 0], [2, 3]])
+    weights, kept = mean_embeddings(gt_inds, emb, num_gts=3)
+    assert kept.tolist() == [0, 2]  # instance 1 has no positive
+    torch.testing.assert_close(weights, torch.tensor([[4., 4], [2, 1]]))
+
+
+def panoptic_sample():
+    """8x8 input: stuff 2 on top, stuff 3 below, two touching things, a crowd, void."""
+    sem = torch.full((8, 8), 2)
+    sem[4:] = 3
+    sem[0:2, 6:8] = 255          # void
+    masks = np.zeros((3, 8, 8), np.uint8)
+    masks[0, 4:8, 0:4] = 1       # thing class 0
+    masks[1, 4:8, 4:6] = 1       # thing class 1, touching the first
+    masks[2, 0:2, 0:2] = 1       # thing class 1 without any positive
+    for mask, label in zip(masks, (0, 1, 1)):
+        sem[torch.from_numpy(mask).bool()] = label
+    sem[2:4, 0:2] = 0            # crowd region: thing label, no instance mask
+    sample = DetDataSample(metainfo=dict(img_shape=(8, 8), ori_shape=(8, 8)))
+    sample.gt_sem_seg = PixelData(sem_seg=sem[None])
+    sample.gt_instances = InstanceData(labels=torch.tensor([0, 1, 1]),
+                                       masks=BitmapMasks(masks, 8, 8))
+    return sample
+
+
+def test_target_map_stuff_things_and_ignored_regions():
+    head = DR1PanopticHead(in_channels=4, num_things_classes=T, num_stuff_classes=S,
+                           basis_stride=2)
+    target = head.get_targets(panoptic_sample(), torch.tensor([0, 1]), (4, 4))
+    # stride 2 samples input pixels (2i, 2j); stuff s -> s - T, instance k -> S + k
+    assert target.tolist() == [
+        [255, 0, 0, 255],   # instance without positives (ignored), stuff 2, void
+        [255, 0, 0, 0],     # crowd ignored
+        [3, 3, 4, 1],       # instance 0 (channel 3), instance 1 (channel 4), stuff 3
+        [3, 3, 4, 1]]
+
+
+def test_loss_is_finite_positive_and_reaches_basis_stuff_weights_and_embeddings():
+    head = DR1PanopticHead(in_channels=4, num_things_classes=T, num_stuff_classes=S,
+                           basis_stride=2)
+    bases = torch.randn(1, 4, 4, 4, requires_grad=True)
+    emb = torch.randn(3, 4, requires_grad=True)
+    positives = [InstanceData(gt_inds=torch.tensor([0, 1, 1]), embeddings=emb)]
+    loss = head.loss(bases, positives, [panoptic_sample()])['loss_panoptic']
+    assert torch.isfinite(loss) and loss > 0
+    loss.backward()
+    for grad in (bases.grad, emb.grad, head.conv_stuff.weight.grad):
+        assert grad.abs().sum() > 0
+
+
+def test_resampling_is_aligned_with_the_basis_grid():
+    # channel 0 holds the basis x index, channel 1 the constant 2.6: with basis pixel j on
+    # input pixel 4j, channel 0 wins from input pixel x > 4 * 2.6 = 10.4 on.
+    logits = torch.stack([torch.arange(8.).expand(3, 8), torch.full((3, 8), 2.6)])
+    full, stuff = resample_argmax(logits, num_stuff=2, img_shape=(12, 32), ori_shape=(12, 32),
+                                  stride=4)
+    assert full.shape == (12, 32)
+    assert (full[:, :11] == 1).all() and (full[:, 11:] == 0).all()
+    # the original image at half the input size: pixel x_o is input pixel 2 x_o + 0.5
+    full, _ = resample_argmax(logits, 2, img_shape=(12, 32), ori_shape=(6, 16), stride=4)
+    assert (full[:, :5] == 1).all() and (full[:, 5:] == 0).all()
+
+
+def test_encoding_drops_covered_things_voids_small_stuff_and_numbers_instances():
+    full = torch.tensor([[0, 0, 3, 3],
+                         [0, 1, 3, 4],
+                         [2, 2, 5, 5]])   # channels: stuff 0..2, things 3..5
+    stuff = torch.tensor([[0, 0, 0, 0],
+                          [0, 1, 0, 2],
+                          [2, 2, 1, 1]])
+    labels = torch.tensor([1, 0, 1])
+    areas = torch.tensor([3, 4, 2])  # thing 1 shows 1 of its 4 pixels: dropped
+    pan = encode_panoptic(full, stuff, labels, areas, num_things=T, num_stuff=S,
+                          overlap_thr=0.5, stuff_area_limit=2)
+    void = T + S
+    assert pan.tolist() == [
+        [T + 0, T + 0, 1 + INSTANCE_OFFSET, 1 + INSTANCE_OFFSET],
+        [T + 0, void, 1 + INSTANCE_OFFSET, T + 2],     # stuff 1 has 1 pixel (< 2): void;
+        [T + 2, T + 2, 1 + 2 * INSTANCE_OFFSET, 1 + 2 * INSTANCE_OFFSET]]  # thing 1 -> stuff 2
+
+
+def test_no_detection_gives_a_stuff_only_map():
+    full = torch.tensor([[0, 1], [1, 1]])
+    pan = encode_panoptic(full, full, torch.zeros(0, dtype=torch.long), torch.zeros(0), T, S,
+                          0.5, 0)
+    assert pan.tolist() == [[T, T + 1], [T + 1, T + 1]]
+
+
+@pytest.mark.parametrize('num_dets', [0, 3])
+@pytest.mark.parametrize('rescale', [True, False])
+def test_predict_outputs_mmdetection_panoptic_maps(num_dets, rescale):
+    head = DR1PanopticHead(in_channels=4, num_things_classes=T, num_stuff_classes=S,
+                           score_thr=0.3, stuff_area_limit=0)
+    h, w = (20, 28) if rescale else (40, 56)
+    dets = InstanceData(labels=torch.tensor([0, 1, 1])[:num_dets],
+                        scores=torch.tensor([0.9, 0.5, 0.1])[:num_dets],
+                        masks=torch.ones(num_dets, h, w, dtype=torch.bool),
+                        embeddings=torch.randn(num_dets, 4) * 10)
+    meta = dict(img_shape=(40, 56), ori_shape=(20, 28))
+    pan = head.predict(torch.randn(1, 4, 10, 14), [dets], [meta], rescale=rescale)[0].sem_seg
+    assert pan.shape == (1, h, w) and pan.dtype == torch.int32
+    labels = pan % INSTANCE_OFFSET
+    assert ((labels >= 0) & (labels <= T + S)).all()
+    ids = (pan // INSTANCE_OFFSET).unique().tolist()
+    assert max(ids) <= min(num_dets, 2)  # the 0.1-score detection never becomes a thing
+    if num_dets == 0:
+        assert (pan < INSTANCE_OFFSET).all() and (pan >= T).all()

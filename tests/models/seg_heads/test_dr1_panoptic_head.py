@@ -8,8 +8,11 @@ from mmdet.structures.mask import BitmapMasks
 from mmengine.structures import InstanceData, PixelData
 
 from mmdet_dr1mask.models.seg_heads import DR1PanopticHead
-from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import (encode_panoptic, mean_embeddings,
-                                                              resample_argmax)
+from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import (
+    encode_panoptic,
+    mean_embeddings,
+    resample_argmax,
+)
 
 T, S = 2, 3  # thing classes 0, 1; stuff classes 2, 3, 4; void 255
 

@@ -17,10 +17,14 @@ Deviations from MMDetection's ``FCOSHead`` and why:
   labels, so no assignment code is copied. Targets are flattened image-major
   (FCOS: level-major) so the positives split per image for free.
 * ``predict_by_feat`` carries each detection's embedding through NMS.
-* The context part of the top layer starts with zero weights and bias 1, so
-  A = B = 1 exactly and the network starts as the vanilla basis (Table 1
-  baseline). With N(0, 0.01) weights, as for the embedding part, A and B
-  would start at 1 ± ~0.5 for 256 tower channels.
+* The top layer is two 3×3 convs, one for C_l and one for E_l (the same
+  computation as one conv with 2·D + E outputs), so that Table 3 can move the
+  context to the class tower or the FPN output while the embedding stays on
+  the box tower, as the paper's ablation does.
+* The context conv starts with zero weights and bias 1, so A = B = 1 exactly
+  and the network starts as the vanilla basis (Table 1 baseline). With
+  N(0, 0.01) weights, as for the embedding conv, A and B would start at
+  1 ± ~0.5 for 256 tower channels.
 """
 from typing import Dict, List, Optional, Tuple
 
@@ -48,8 +52,9 @@ class DR1FCOSHead(FCOSHead):
             e.g. BlendMask).
         embedding_channels: E, length of the per-location instance embedding
             (set by the blender, see ``BlenderHead.embedding_channels``).
-        top_input: where the top layer reads (Table 3): ``'box_tower'``
-            (default), ``'class_tower'`` or ``'fpn'`` (the FPN output).
+        top_input: where the context conv reads (Table 3): ``'box_tower'``
+            (default), ``'class_tower'`` or ``'fpn'`` (the FPN output); the
+            embedding conv always reads the box tower.
         top_kernel_size: kernel of the top layer conv.
         *args, **kwargs: :class:`mmdet.models.dense_heads.FCOSHead` arguments.
     """
@@ -69,18 +74,21 @@ class DR1FCOSHead(FCOSHead):
 
     def _init_layers(self) -> None:
         super()._init_layers()
-        top_in = self.in_channels if self.top_input == 'fpn' else self.feat_channels
-        self.top_layer = nn.Conv2d(top_in, self.context_channels + self.embedding_channels,
-                                   self.top_kernel_size, padding=self.top_kernel_size // 2)
+        k = self.top_kernel_size
+        self.conv_embedding = nn.Conv2d(self.feat_channels, self.embedding_channels, k,
+                                        padding=k // 2)
+        context_in = self.in_channels if self.top_input == 'fpn' else self.feat_channels
+        self.conv_context = nn.Conv2d(context_in, self.context_channels, k, padding=k // 2) \
+            if self.context_channels else None
 
     def init_weights(self) -> None:
         """FCOS init, then the top layer: embedding N(0, 0.01), context A = B = 1."""
         super().init_weights()
-        nn.init.normal_(self.top_layer.weight, std=0.01)
-        nn.init.zeros_(self.top_layer.bias)
-        ctx = self.context_channels
-        nn.init.zeros_(self.top_layer.weight[:ctx])
-        nn.init.ones_(self.top_layer.bias[:ctx])
+        nn.init.normal_(self.conv_embedding.weight, std=0.01)
+        nn.init.zeros_(self.conv_embedding.bias)
+        if self.conv_context is not None:
+            nn.init.zeros_(self.conv_context.weight)
+            nn.init.ones_(self.conv_context.bias)
 
     # ------------------------------------------------------------------ forward
     def forward_single(self, x: Tensor, scale: Scale,
@@ -106,9 +114,12 @@ class DR1FCOSHead(FCOSHead):
                 bbox_pred = bbox_pred * stride
         else:
             bbox_pred = bbox_pred.exp()
-        top_in = {'box_tower': reg_feat, 'class_tower': cls_feat, 'fpn': x}[self.top_input]
-        context, embedding = self.top_layer(top_in).split(
-            [self.context_channels, self.embedding_channels], dim=1)
+        embedding = self.conv_embedding(reg_feat)
+        if self.conv_context is None:  # no context (BlendMask): an empty map
+            context = x.new_zeros((x.size(0), 0, *x.shape[-2:]))
+        else:
+            context = self.conv_context(
+                {'box_tower': reg_feat, 'class_tower': cls_feat, 'fpn': x}[self.top_input])
         return cls_score, bbox_pred, centerness, context, embedding
 
     # --------------------------------------------------------------------- loss

@@ -5,7 +5,7 @@ with RoIAlign into R ∈ R^{D×56×56}, and the attention module
 (``blender_attention.py``) combines R with the instance embedding into mask
 logits (Table 4: vector, full, factored).
 
-Training (``docs/design.md``): RoIs are the GT boxes of the positive locations (as
+Training (``docs/paper_map.md``): RoIs are the GT boxes of the positive locations (as
 in BlendMask); targets are the GT masks crop-and-resized to 56×56; the loss is
 per-pixel BCE weighted by each positive's centerness target and normalised by
 their sum (the box loss normaliser). At most ``max_pos_per_img`` positives per

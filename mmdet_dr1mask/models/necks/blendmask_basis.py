@@ -29,7 +29,8 @@ class BlendMaskBasis(BaseModule):
         num_tower_convs: 3×3 convs at the P3 resolution (3).
         upsample_mode: ``'aligned'`` or ``'bilinear'``, as in DR1Basis.
         conv_cfg, norm_cfg, act_cfg: for every 3×3 conv.
-        init_cfg: MMEngine init config.
+        init_cfg: MMEngine init config; None keeps ConvModule's Kaiming init
+            (for the ReLU that follows each conv).
     """
 
     def __init__(self,
@@ -42,8 +43,7 @@ class BlendMaskBasis(BaseModule):
                  conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
                  act_cfg: ConfigType = dict(type='ReLU'),
-                 init_cfg: OptMultiConfig = dict(
-                     type='Kaiming', layer='Conv2d', a=1, distribution='uniform')) -> None:
+                 init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if upsample_mode not in UPSAMPLE_MODES:
             raise ValueError(

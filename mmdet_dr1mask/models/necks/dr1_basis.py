@@ -9,7 +9,7 @@ dynamic factors A_l, B_l coming from the dense head's context output C_l:
 then F_3 (stride 8) is up-sampled ×2 and refined by one 3×3 ConvModule into
 the basis F at stride 4, shared by the blender and the panoptic layer.
 
-Decisions (``docs/design.md``): the lateral 3×3 convs take the FPN width to D and
+Decisions (``docs/paper_map.md``): the lateral 3×3 convs take the FPN width to D and
 D is kept after that; up-sampling is aligned (Table 5) unless
 ``upsample_mode='bilinear'`` (the padding-32/128 ablation rows).
 """
@@ -38,7 +38,8 @@ class DR1Basis(BaseModule):
         conv_cfg: conv layer config for all convs.
         norm_cfg: norm layer config for all convs.
         act_cfg: activation config for all convs.
-        init_cfg: MMEngine init config.
+        init_cfg: MMEngine init config; None keeps ConvModule's Kaiming init
+            (for the ReLU that follows each conv).
     """
 
     def __init__(self,
@@ -51,8 +52,7 @@ class DR1Basis(BaseModule):
                  conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
                  act_cfg: ConfigType = dict(type='ReLU'),
-                 init_cfg: OptMultiConfig = dict(
-                     type='Kaiming', layer='Conv2d', a=1, distribution='uniform')) -> None:
+                 init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if upsample_mode not in UPSAMPLE_MODES:
             raise ValueError(

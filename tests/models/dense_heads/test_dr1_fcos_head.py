@@ -50,6 +50,12 @@ def test_forward_returns_fcos_outputs_contexts_and_embeddings():
         assert shapes == [(2, c, 128 // s, 128 // s) for c in (3, 4, 1, 8, 5)]
 
 
+def test_no_context_gives_empty_context_maps():
+    head = DR1FCOSHead(context_channels=0, embedding_channels=5, **COMMON)
+    _, _, _, contexts, _ = head(feats())
+    assert contexts[0].shape == (2, 0, 16, 16) and head.conv_context is None
+
+
 def test_contexts_start_at_exactly_one():
     _, _, _, contexts, embeddings = make_head()(feats())
     for c in contexts:
@@ -58,14 +64,18 @@ def test_contexts_start_at_exactly_one():
 
 
 @pytest.mark.parametrize('top_input', ['box_tower', 'class_tower', 'fpn'])
-def test_top_layer_input_position_switch(top_input):
+def test_context_input_position_switch_keeps_the_embedding_on_the_box_tower(top_input):
     head = make_head(top_input=top_input)
-    _, _, _, contexts, _ = head(feats())
-    contexts[0].sum().backward()
+    _, _, _, contexts, embeddings = head(feats())
+    contexts[0].sum().backward(retain_graph=True)
     tower = {'box_tower': head.reg_convs, 'class_tower': head.cls_convs, 'fpn': None}[top_input]
     for convs in (head.reg_convs, head.cls_convs):
         reached = convs[0].conv.weight.grad is not None
         assert reached == (convs is tower)
+    head.zero_grad()
+    embeddings[0].sum().backward()
+    assert head.reg_convs[0].conv.weight.grad is not None
+    assert head.cls_convs[0].conv.weight.grad is None
 
 
 def test_bad_settings_are_rejected():

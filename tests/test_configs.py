@@ -1,0 +1,308 @@
+"""Every config under configs/ loads, builds its model and feeds its train pipeline.
+
+Also checks that each ablation differs from the config it ablates in exactly the keys of
+its paper-table row, that the custom-dataset config derives ``num_classes`` from its
+classes (in the file and on the command line it documents), and that the model-zoo
+metafiles only point at existing configs.
+"""
+import argparse
+import copy
+import glob
+import os.path as osp
+import re
+import shlex
+
+import pytest
+import yaml
+from conftest import REPO_ROOT
+from mmdet.datasets import CocoDataset
+from mmdet.registry import DATASETS, MODELS
+from mmdet.utils import register_all_modules
+from mmengine.config import Config, DictAction
+
+import mmdet_dr1mask  # noqa: F401  (registers the modules)
+
+register_all_modules()
+
+CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
+CONFIGS = sorted(
+    osp.relpath(path, CONFIG_DIR)
+    for path in glob.glob(osp.join(CONFIG_DIR, '**', '*.py'), recursive=True)
+    if not osp.relpath(path, CONFIG_DIR).startswith('_base_'))
+SYNTHETIC_CLASSES = ('disk', 'box', 'triangle')
+SYNTHETIC_PANOPTIC_METAINFO = Config.fromfile(
+    osp.join(CONFIG_DIR, '_base_', 'datasets', 'synthetic_panoptic.py')).metainfo
+
+ONE_X = 'dr1mask/dr1mask_r50_fpn_1x_coco.py'
+THREE_X = 'dr1mask/dr1mask_r50_fpn_ms-3x_coco.py'
+ABL = 'dr1mask/ablations/'
+VECTOR = {'model.mask_head.attention': 'vector'}
+
+
+def load(rel_path: str) -> Config:
+    return Config.fromfile(osp.join(CONFIG_DIR, rel_path))
+
+
+def test_configs_are_found():
+    assert ONE_X in CONFIGS and 'blendmask/blendmask_r50_fpn_1x_coco.py' in CONFIGS
+    unchecked = {c for c in CONFIGS if c.startswith(ABL)} - set(ABLATIONS)
+    assert not unchecked, 'give each ablation its expected difference in ABLATIONS'
+
+
+# ----------------------------------------------------------------- model building
+def expected_embedding_channels(mask_head: dict) -> int:
+    """E by attention (docs/paper_map.md: vector D; full D*K + K*R^2, K*R^2 without projection;
+    factored D*K + K*r)."""
+    d, k = mask_head['basis_channels'], mask_head['num_bases']
+    if mask_head['attention'] == 'vector':
+        return d
+    projection = d * k if mask_head.get('use_projection', True) else 0
+    if mask_head['attention'] == 'full':
+        return projection + k * mask_head['attention_size'] ** 2
+    return projection + k * mask_head['factor_rank']
+
+
+@pytest.mark.parametrize('rel_path', CONFIGS)
+def test_config_loads_and_builds(rel_path):
+    cfg = load(rel_path)
+    assert 'mmdet_dr1mask' in cfg.custom_imports['imports']
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.backbone.init_cfg = None  # no weight download in tests
+    model = MODELS.build(model_cfg)
+    assert type(model).__name__ == cfg.model.type
+
+    head = model.bbox_head
+    assert head.embedding_channels == expected_embedding_channels(cfg.model.mask_head)
+    assert head.context_channels == model.basis_head.context_channels
+    if cfg.model.type == 'BlendMask':
+        assert (head.context_channels, head.embedding_channels) == (0, 4 * 14 * 14)
+    else:
+        assert head.context_channels == 2 * cfg.model.basis_head.channels
+    if model.semantic_head is not None:
+        assert head.num_classes == model.semantic_head.num_classes
+    if getattr(model, 'panoptic_head', None) is not None:
+        assert model.panoptic_head.in_channels == model.mask_head.basis_channels
+    assert model.data_preprocessor.pad_size_divisor == \
+        cfg.model.data_preprocessor.pad_size_divisor
+    if cfg.model.backbone.depth == 101:
+        assert len(model.backbone.layer3) == 23
+    if cfg.model.backbone.get('dcn'):
+        convs = [type(getattr(model.backbone, f'layer{i}')[0].conv2).__name__
+                 for i in range(1, 5)]
+        assert convs == ['Conv2d'] + ['ModulatedDeformConv2dPack'] * 3
+
+
+# ------------------------------------------------------------------ train pipeline
+@pytest.mark.parametrize('rel_path', CONFIGS)
+def test_train_pipeline_runs_on_synthetic_data(rel_path, synthetic_root):
+    """One sample of the config's own train pipeline, on the synthetic instances (or,
+    for a panoptic dataset, panoptic) annotations."""
+    dataset_cfg = copy.deepcopy(load(rel_path).train_dataloader.dataset)
+    panoptic = dataset_cfg.type == 'CocoPanopticDataset'
+    if panoptic:
+        dataset_cfg.update(
+            ann_file='annotations/panoptic_train.json',
+            data_prefix=dict(img='train/', seg='annotations/panoptic_train/'),
+            metainfo=SYNTHETIC_PANOPTIC_METAINFO)
+    else:
+        dataset_cfg.update(
+            ann_file='annotations/instances_train.json',
+            data_prefix=dict(img='train/'),
+            metainfo=dict(classes=SYNTHETIC_CLASSES))
+    dataset_cfg.data_root = synthetic_root.rstrip('/') + '/'
+    dataset = DATASETS.build(dataset_cfg)
+    sample = dataset[0]
+    inputs, gt = sample['inputs'], sample['data_samples'].gt_instances
+    if panoptic:
+        sem_seg = sample['data_samples'].gt_sem_seg.sem_seg
+        assert tuple(sem_seg.shape[-2:]) == tuple(inputs.shape[1:])
+    assert inputs.ndim == 3 and inputs.shape[0] == 3
+    assert len(gt) > 0
+    assert len(gt.masks) == len(gt.bboxes) == len(gt.labels)
+    assert (gt.masks.height, gt.masks.width) == tuple(inputs.shape[1:])
+    assert int(gt.labels.max()) < len(SYNTHETIC_CLASSES)
+
+
+# -------------------------------------------------------------------- ablations
+# config -> (the config it ablates, {flattened key: value} of every difference)
+ABLATIONS = {
+    # Table 1 (vector embedding) / Table 3 / Table 4 "Vector"
+    ABL + 'dr1mask_r50_fpn_1x_coco_vector.py': (ONE_X, VECTOR),
+    ABL + 'dr1mask_r50_fpn_1x_coco_vector-wo-ab.py': (ONE_X, {
+        **VECTOR, 'model.basis_head.use_a': False, 'model.basis_head.use_b': False}),
+    ABL + 'dr1mask_r50_fpn_1x_coco_vector-w-a.py': (ONE_X, {
+        **VECTOR, 'model.basis_head.use_b': False}),
+    ABL + 'dr1mask_r50_fpn_1x_coco_vector-w-b.py': (ONE_X, {
+        **VECTOR, 'model.basis_head.use_a': False}),
+    # Table 3
+    ABL + 'dr1mask_r50_fpn_1x_coco_vector-top-fpn.py': (ONE_X, {
+        **VECTOR, 'model.bbox_head.top_input': 'fpn'}),
+    ABL + 'dr1mask_r50_fpn_1x_coco_vector-top-cls-tower.py': (ONE_X, {
+        **VECTOR, 'model.bbox_head.top_input': 'class_tower'}),
+    # Table 4
+    ABL + 'dr1mask_r50_fpn_1x_coco_full.py': (ONE_X, {
+        'model.mask_head.attention': 'full', 'model.mask_head.use_projection': True}),
+    # Table 5 (instance versions)
+    ABL + 'dr1mask_r50_fpn_1x_coco_pad32-instance.py': (ONE_X, {
+        'model.data_preprocessor.pad_size_divisor': 32,
+        'model.basis_head.upsample_mode': 'bilinear'}),
+    ABL + 'dr1mask_r50_fpn_1x_coco_pad128-instance.py': (ONE_X, {
+        'model.data_preprocessor.pad_size_divisor': 128,
+        'model.basis_head.upsample_mode': 'bilinear'}),
+    # Table 6 (instance versions, 3x)
+    **{ABL + f'dr1mask_r50_fpn_ms-3x_coco_d{d}-instance.py': (THREE_X, {
+        'basis_channels': d, 'model.basis_head.channels': d,
+        'model.mask_head.basis_channels': d, 'model.semantic_head.in_channels': d})
+       for d in (64, 128)},
+}
+DERIVED = {
+    THREE_X: (ONE_X, {
+        'max_iters': 270000, 'train_cfg.max_iters': 270000,
+        'param_scheduler': [
+            dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=1000),
+            dict(type='MultiStepLR', begin=0, end=270000, by_epoch=False,
+                 milestones=[180000, 240000], gamma=0.1)]}),
+    'dr1mask/dr1mask_r101_fpn_ms-3x_coco.py': (THREE_X, {
+        'model.backbone.depth': 101,
+        'model.backbone.init_cfg.checkpoint': 'torchvision://resnet101'}),
+    'dr1mask/dr1mask_r101-dcn_fpn_ms-3x_coco.py': ('dr1mask/dr1mask_r101_fpn_ms-3x_coco.py', {
+        'model.backbone.dcn.type': 'DCNv2', 'model.backbone.dcn.deform_groups': 1,
+        'model.backbone.dcn.fallback_on_stride': False,
+        'model.backbone.stage_with_dcn': (False, True, True, True)}),
+}
+
+
+def flatten(value, prefix: str = '') -> dict:
+    """Nested dicts -> {'a.b.c': leaf}; lists and tuples are leaves."""
+    if not isinstance(value, dict):
+        return {prefix.rstrip('.'): value}
+    out = {}
+    for key, sub in value.items():
+        out.update(flatten(sub, f'{prefix}{key}.'))
+    return out
+
+
+def config_diff(cfg: Config, ref: Config) -> dict:
+    """{key: value in cfg} for every flattened key whose value differs from ref."""
+    a, b = flatten(cfg.to_dict()), flatten(ref.to_dict())
+    missing = object()
+    return {k: a.get(k, missing) for k in a.keys() | b.keys()
+            if a.get(k, missing) != b.get(k, missing)}
+
+
+@pytest.mark.parametrize('rel_path', sorted({**ABLATIONS, **DERIVED}))
+def test_config_differs_from_its_reference_in_exactly_the_intended_keys(rel_path):
+    ref_path, expected = {**ABLATIONS, **DERIVED}[rel_path]
+    assert config_diff(load(rel_path), load(ref_path)) == expected
+
+
+def test_blendmask_shares_data_and_schedule_with_dr1mask_1x():
+    blendmask = load('blendmask/blendmask_r50_fpn_1x_coco.py')
+    diff = config_diff(blendmask, load(ONE_X))
+    assert diff and all(key.startswith('model.') for key in diff)
+    assert blendmask.model.data_preprocessor.pad_size_divisor == 32
+    assert blendmask.model.basis_head.upsample_mode == 'bilinear'
+
+
+def test_table1_baseline_has_no_dynamic_factor_and_vector_attention():
+    model = load(ABL + 'dr1mask_r50_fpn_1x_coco_vector-wo-ab.py').model
+    assert model.basis_head.use_a is False and model.basis_head.use_b is False
+    assert model.mask_head.attention == 'vector'
+
+
+# ------------------------------------------------------------------- custom coco
+CUSTOM = 'dr1mask/dr1mask_r50_fpn_1x_custom-coco.py'
+
+
+def check_classes_followed(cfg: Config, classes: tuple) -> None:
+    assert cfg.model.bbox_head.num_classes == len(classes)
+    assert cfg.model.semantic_head.num_classes == len(classes)
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert tuple(cfg[key].dataset.metainfo.classes) == classes
+
+
+def test_custom_coco_num_classes_follow_classes(tmp_path):
+    cfg = load(CUSTOM)
+    check_classes_followed(cfg, tuple(cfg.metainfo.classes))
+    assert cfg.val_evaluator.ann_file == cfg.data_root + cfg.val_ann_file
+
+    # editing the one `metainfo = dict(classes=...)` line is enough
+    with open(osp.join(CONFIG_DIR, CUSTOM)) as f:
+        text = f.read()
+    text, count = re.subn(r"^metainfo = dict\(classes=.*\)$",
+                          "metainfo = dict(classes=('cat', 'dog', 'bird'))", text,
+                          flags=re.MULTILINE)
+    assert count == 1
+    text = text.replace("'./dr1mask_r50_fpn_1x_coco.py'",
+                        repr(osp.join(CONFIG_DIR, ONE_X)))
+    edited = tmp_path / 'custom.py'
+    edited.write_text(text)
+    check_classes_followed(Config.fromfile(str(edited)), ('cat', 'dog', 'bird'))
+
+
+def test_custom_coco_command_line_in_its_header_is_complete():
+    with open(osp.join(CONFIG_DIR, CUSTOM)) as f:
+        lines = f.read().splitlines()
+    start = next(i for i, line in enumerate(lines) if 'tools/train.py' in line)
+    command = []
+    for line in lines[start:]:
+        command.append(line.lstrip('#').strip().rstrip('\\'))
+        if not line.rstrip().endswith('\\'):
+            break
+    argv = shlex.split(' '.join(command))
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    options = parser.parse_args(argv[argv.index('--cfg-options'):]).cfg_options
+    cfg = load(CUSTOM)
+    cfg.merge_from_dict(options)
+    check_classes_followed(cfg, ('cat', 'dog'))
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[key].dataset.data_root == 'data/pets/'
+    for key in ('val_evaluator', 'test_evaluator'):
+        assert cfg[key].ann_file == 'data/pets/' + cfg.val_ann_file
+
+
+# ----------------------------------------------------------------- coco128-seg
+COCO128 = 'dr1mask/dr1mask_r50_fpn_coco128-seg.py'
+
+
+@pytest.mark.skipif(
+    not osp.exists(osp.join(REPO_ROOT, load(COCO128).val_evaluator.ann_file)),
+    reason='coco128-seg is not at ../shared/data/coco128-seg')
+def test_coco128_config_reads_its_real_data():
+    cfg = load(COCO128)
+    for key in ('train_dataloader', 'val_dataloader'):
+        dataset_cfg = copy.deepcopy(cfg[key].dataset)
+        dataset_cfg.data_root = osp.join(REPO_ROOT, dataset_cfg.data_root)
+        dataset = DATASETS.build(dataset_cfg)
+        assert dataset.metainfo['classes'] == CocoDataset.METAINFO['classes']
+        assert 0 < len(dataset) <= 128
+    assert len(dataset) == 128  # validation keeps the images without objects
+    sample = DATASETS.build(dict(  # the train pipeline on the first training image
+        cfg.train_dataloader.dataset,
+        data_root=osp.join(REPO_ROOT, cfg.train_dataloader.dataset.data_root)))[0]
+    assert len(sample['data_samples'].gt_instances.masks) > 0
+    assert cfg.train_cfg.max_iters == cfg.param_scheduler[1]['end']
+    assert cfg.param_scheduler[1]['milestones'][-1] < cfg.train_cfg.max_iters
+
+
+# -------------------------------------------------------------------- metafiles
+METAFILES = sorted(glob.glob(osp.join(CONFIG_DIR, '*', 'metafile.yml')))
+
+
+def test_metafiles_point_at_existing_configs_and_claim_no_results():
+    assert [osp.basename(osp.dirname(m)) for m in METAFILES] == ['blendmask', 'dr1mask']
+    for metafile in METAFILES:
+        with open(metafile) as f:
+            meta = yaml.safe_load(f)
+        with open(osp.join(osp.dirname(metafile), 'README.md')) as f:
+            readme = f.read()
+        collections = {c['Name'] for c in meta['Collections']}
+        assert meta['Models']
+        for model in meta['Models']:
+            assert model['In Collection'] in collections
+            assert osp.isfile(osp.join(REPO_ROOT, model['Config'])), model['Config']
+            assert model['Name'] == osp.splitext(osp.basename(model['Config']))[0]
+            assert model['Metadata']['Training Data'] == 'COCO'
+            assert 'Results' not in model and 'Weights' not in model  # nothing trained yet
+            assert osp.basename(model['Config']) in readme

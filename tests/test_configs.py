@@ -36,6 +36,8 @@ SYNTHETIC_PANOPTIC_METAINFO = Config.fromfile(
 ONE_X = 'dr1mask/dr1mask_r50_fpn_1x_coco.py'
 THREE_X = 'dr1mask/dr1mask_r50_fpn_ms-3x_coco.py'
 ABL = 'dr1mask/ablations/'
+PAN_ONE_X = 'dr1mask/dr1mask_r50_fpn_1x_coco-panoptic.py'
+PAN_THREE_X = 'dr1mask/dr1mask_r50_fpn_ms-3x_coco-panoptic.py'
 VECTOR = {'model.mask_head.attention': 'vector'}
 
 
@@ -80,8 +82,13 @@ def test_config_loads_and_builds(rel_path):
         assert head.context_channels == 2 * cfg.model.basis_head.channels
     if model.semantic_head is not None:
         assert head.num_classes == model.semantic_head.num_classes
-    if getattr(model, 'panoptic_head', None) is not None:
+    if cfg.model.get('panoptic_head') and cfg.model.type == 'DR1Mask':
         assert model.panoptic_head.in_channels == model.mask_head.basis_channels
+        assert model.panoptic_head.num_stuff_classes == (4 if 'synthetic' in rel_path else 53)
+    if cfg.model.get('panoptic_head') and cfg.model.type == 'BlendMask':  # two branches
+        assert type(model.panoptic_head).__name__ == 'PanopticFPNHead'
+        assert model.panoptic_fusion_head.test_cfg.mask_overlap == 0.4
+        assert model.instance_score_thr == 0.45
     assert model.data_preprocessor.pad_size_divisor == \
         cfg.model.data_preprocessor.pad_size_divisor
     if cfg.model.backbone.depth == 101:
@@ -154,6 +161,24 @@ ABLATIONS = {
         'basis_channels': d, 'model.basis_head.channels': d,
         'model.mask_head.basis_channels': d, 'model.semantic_head.in_channels': d})
        for d in (64, 128)},
+    # Table 2 (panoptic, 1x)
+    ABL + 'dr1mask_r50_fpn_1x_coco-panoptic_wo-ab.py': (PAN_ONE_X, {
+        'model.basis_head.use_a': False, 'model.basis_head.use_b': False}),
+    # Table 5 (panoptic, 1x)
+    ABL + 'dr1mask_r50_fpn_1x_coco-panoptic_pad32.py': (PAN_ONE_X, {
+        'model.data_preprocessor.pad_size_divisor': 32,
+        'model.basis_head.upsample_mode': 'bilinear'}),
+    ABL + 'dr1mask_r50_fpn_1x_coco-panoptic_pad128.py': (PAN_ONE_X, {
+        'model.data_preprocessor.pad_size_divisor': 128,
+        'model.basis_head.upsample_mode': 'bilinear'}),
+    # Table 6 (panoptic, 3x)
+    **{ABL + f'dr1mask_r50_fpn_ms-3x_coco-panoptic_d{d}.py': (PAN_THREE_X, {
+        'model.basis_head.channels': d, 'model.mask_head.basis_channels': d,
+        'model.panoptic_head.in_channels': d})
+       for d in (32, 128)},
+    # Table 7 (panoptic, 1x)
+    ABL + 'dr1mask_r50_fpn_1x_coco-panoptic_factored.py': (PAN_ONE_X, {
+        'model.mask_head.attention': 'factored'}),
 }
 DERIVED = {
     THREE_X: (ONE_X, {
@@ -169,6 +194,14 @@ DERIVED = {
         'model.backbone.dcn.type': 'DCNv2', 'model.backbone.dcn.deform_groups': 1,
         'model.backbone.dcn.fallback_on_stride': False,
         'model.backbone.stage_with_dcn': (False, True, True, True)}),
+    'dr1mask/dr1mask_r101_fpn_ms-3x_coco-panoptic.py': (PAN_THREE_X, {
+        'model.backbone.depth': 101,
+        'model.backbone.init_cfg.checkpoint': 'torchvision://resnet101'}),
+    'dr1mask/dr1mask_r101-dcn_fpn_ms-3x_coco-panoptic.py': (
+        'dr1mask/dr1mask_r101_fpn_ms-3x_coco-panoptic.py', {
+            'model.backbone.dcn.type': 'DCNv2', 'model.backbone.dcn.deform_groups': 1,
+            'model.backbone.dcn.fallback_on_stride': False,
+            'model.backbone.stage_with_dcn': (False, True, True, True)}),
 }
 
 

@@ -1,0 +1,65 @@
+# COCO panoptic with multi-scale training (short side in [640, 800], long side <= 1333).
+# Validation reports PQ (CocoPanopticMetric) and box/mask AP (CocoMetric on the instance
+# annotations of the same images) from one run, as MMDetection's Mask2Former configs do.
+dataset_type = 'CocoPanopticDataset'
+data_root = 'data/coco/'
+backend_args = None
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadPanopticAnnotations', with_bbox=True, with_mask=True, with_seg=True,
+         backend_args=backend_args),
+    dict(type='RandomChoiceResize',
+         scales=[(1333, 640), (1333, 672), (1333, 704), (1333, 736), (1333, 768),
+                 (1333, 800)],
+         keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='Resize', scale=(1333, 800), keep_ratio=True),
+    dict(type='LoadPanopticAnnotations', backend_args=backend_args),
+    dict(type='PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+]
+train_dataloader = dict(
+    batch_size=4,  # 4 GPUs x 4 images = the paper's batch of 16
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    batch_sampler=dict(type='AspectRatioBatchSampler'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/panoptic_train2017.json',
+        data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
+        filter_cfg=dict(filter_empty_gt=True, min_size=32),
+        pipeline=train_pipeline,
+        backend_args=backend_args))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/panoptic_val2017.json',
+        data_prefix=dict(img='val2017/', seg='annotations/panoptic_val2017/'),
+        test_mode=True,
+        pipeline=test_pipeline,
+        backend_args=backend_args))
+test_dataloader = val_dataloader
+val_evaluator = [
+    dict(type='CocoPanopticMetric',
+         ann_file=data_root + 'annotations/panoptic_val2017.json',
+         seg_prefix=data_root + 'annotations/panoptic_val2017/',
+         backend_args=backend_args),
+    dict(type='CocoMetric',
+         ann_file=data_root + 'annotations/instances_val2017.json',
+         metric=['bbox', 'segm'],
+         backend_args=backend_args),
+]
+test_evaluator = val_evaluator

@@ -1,3 +1,5 @@
 from .checkpoint import mmengine_checkpoint_globals, register_checkpoint_safe_globals
+from .launch import adapt_distributed_to_cpu
 
-__all__ = ['mmengine_checkpoint_globals', 'register_checkpoint_safe_globals']
+__all__ = ['adapt_distributed_to_cpu', 'mmengine_checkpoint_globals',
+           'register_checkpoint_safe_globals']

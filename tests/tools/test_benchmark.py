@@ -1,0 +1,51 @@
+"""tools/analysis_tools/benchmark.py: CPU timing, interleaved comparison, fair detections."""
+import json
+import os.path as osp
+
+import pytest
+from conftest import REPO_ROOT, load_tool
+
+TINY = osp.join(REPO_ROOT, 'configs', 'dr1mask', 'dr1mask_r18_fpn_tiny_synthetic.py')
+TINY_PAN = osp.join(REPO_ROOT, 'configs', 'dr1mask',
+                    'dr1mask_r18_fpn_tiny_synthetic-panoptic.py')
+
+
+@pytest.mark.slow
+def test_compare_runs_our_and_mmdetection_configs_side_by_side(synthetic_root, tmp_path):
+    bench = load_tool('analysis_tools/benchmark.py')
+    out = tmp_path / 'bench.json'
+    rows = bench.main([TINY, '--images', osp.join(synthetic_root, 'val'), '--compare',
+                       TINY_PAN, 'mmdet::condinst/condinst_r50_fpn_ms-poly-90k_coco_instance.py',
+                       '--num-images', '3', '--warmup', '1', '--same-detections',
+                       '--resize', '128', '96', '--out', str(out)])
+    assert [r['model'] for r in rows] == ['dr1mask_r18_fpn_tiny_synthetic',
+                                          'dr1mask_r18_fpn_tiny_synthetic-panoptic',
+                                          'condinst_r50_fpn_ms-poly-90k_coco_instance']
+    assert rows[0]['ratio_to_first'] == 1.0
+    for r in rows:
+        assert r['images'] == 3 and r['median_ms'] > 0
+        assert 0 < r['mean_detections'] <= 100  # score threshold 0, at most 100
+    with open(out) as f:
+        report = json.load(f)
+    assert report['device'] == 'cpu' and report['results'] == rows
+
+
+def test_same_detections_sets_every_threshold():
+    bench = load_tool('analysis_tools/benchmark.py')
+    model = dict(test_cfg=dict(rpn=dict(max_per_img=1000),
+                               rcnn=dict(score_thr=0.05, max_per_img=100)),
+                 panoptic_head=dict(score_thr=0.4), instance_score_thr=0.45,
+                 bbox_head=dict(test_cfg=dict(score_thr=0.05, max_per_img=20)))
+    bench.force_detections(model)
+    assert model['test_cfg']['rcnn'] == dict(score_thr=0.0, max_per_img=100)
+    assert model['test_cfg']['rpn'] == dict(max_per_img=1000)  # proposals untouched
+    assert model['panoptic_head']['score_thr'] == 0 and model['instance_score_thr'] == 0
+    assert model['bbox_head']['test_cfg']['max_per_img'] == 100
+
+
+def test_missing_image_folder_is_a_clear_error(tmp_path):
+    bench = load_tool('analysis_tools/benchmark.py')
+    with pytest.raises(FileNotFoundError, match='no such folder'):
+        bench.list_images(str(tmp_path / 'nope'), 3)
+    with pytest.raises(FileNotFoundError, match='no .jpg'):
+        bench.list_images(str(tmp_path), 3)

@@ -1,0 +1,204 @@
+"""Inference speed of one or several detectors, on CPU or GPU, side by side.
+
+Each model runs batch 1 in eval mode on the same real images, prepared once by
+its own test pipeline (annotation loading removed); the timed part is the data
+preprocessor (normalise, pad) plus ``test_step`` (network and post-processing:
+NMS, mask pasting, panoptic fusion). With ``--compare`` the models run
+interleaved image by image in one process, so that they see the same machine
+state, and each one's median is reported with its ratio to the first.
+
+    python tools/analysis_tools/benchmark.py CONFIG [--checkpoint CKPT] \
+        --images DIR [--compare CFG2 CFG3 ...] [--num-images 20] [--warmup 5] \
+        [--same-detections] [--fp16] [--out result.json]
+
+Configs may be paths or MMDetection's own, e.g.
+``mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py``. Without a checkpoint the
+weights are random (pretrained backbones are not downloaded): use
+``--same-detections`` (score threshold 0, at most 100 detections per image,
+for every model) so that untrained models do comparable post-processing work.
+"""
+import argparse
+import importlib
+import json
+import os
+import os.path as osp
+import resource
+import statistics
+import time
+from typing import Any, Dict, List, Optional
+
+import torch
+from mmdet.utils import register_all_modules
+from mmengine.config import Config, ConfigDict
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.registry import MODELS
+from mmengine.runner import load_checkpoint
+
+import mmdet_dr1mask  # noqa: F401  (registers modules and checkpoint loading)
+
+IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
+ANNOTATION_LOADERS = ('LoadAnnotations', 'LoadPanopticAnnotations')
+SCORE_KEYS = ('score_thr', 'instance_score_thr')  # detection and panoptic thresholds
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config', help='config of the reference model')
+    parser.add_argument('--checkpoint', help='weights of the reference model')
+    parser.add_argument('--compare', nargs='+', default=[], metavar='CFG',
+                        help='more configs, run interleaved with the first (random weights)')
+    parser.add_argument('--images', required=True, help='folder of images')
+    parser.add_argument('--num-images', type=int, default=20, help='timed images per model')
+    parser.add_argument('--warmup', type=int, default=5, help='untimed images first')
+    parser.add_argument('--same-detections', action='store_true',
+                        help='score threshold 0 and at most 100 detections for every model')
+    parser.add_argument('--resize', nargs=2, type=int, metavar=('W', 'H'),
+                        help="override every test pipeline's Resize scale")
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--fp16', action='store_true', help='autocast to FP16 (CUDA)')
+    parser.add_argument('--out', help='write the results as JSON')
+    args = parser.parse_args(argv)
+    if args.num_images < 1 or args.warmup < 0:
+        parser.error('--num-images must be >= 1 and --warmup >= 0')
+    if args.fp16 and args.device == 'cpu':
+        parser.error('--fp16 needs a CUDA device')
+    return args
+
+
+def list_images(folder: str, count: int) -> List[str]:
+    if not osp.isdir(folder):
+        raise FileNotFoundError(f'--images: no such folder {folder}')
+    files = sorted(f for f in os.listdir(folder) if f.lower().endswith(IMAGE_EXTS))
+    if not files:
+        raise FileNotFoundError(f'--images: no {"/".join(IMAGE_EXTS)} files in {folder}')
+    # cycle when the folder has fewer images than asked for
+    return [osp.join(folder, files[i % len(files)]) for i in range(count)]
+
+
+def force_detections(node: Any, max_per_img: int = 100) -> None:
+    """Set every score threshold to 0 and every final ``max_per_img`` to ``max_per_img``
+    (region proposals, ``rpn``, keep their own numbers)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ('rpn', 'rpn_proposal'):
+                continue
+            if key in SCORE_KEYS:
+                node[key] = 0.0
+            elif key == 'max_per_img':
+                node[key] = max_per_img
+            else:
+                force_detections(value, max_per_img)
+    elif isinstance(node, list):
+        for item in node:
+            force_detections(item, max_per_img)
+
+
+def test_pipeline(cfg: Config, resize: Optional[List[int]]) -> Compose:
+    """The config's test pipeline without annotation loading, optionally resized."""
+    pipeline = []
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step['type'] in ANNOTATION_LOADERS:
+            continue
+        step = ConfigDict(step)
+        if resize and step['type'] == 'Resize':
+            step.scale = tuple(resize)
+        pipeline.append(step)
+    return Compose(pipeline)
+
+
+def resolve_config(config: str) -> str:
+    """A path, or ``package::rel/path.py`` inside an OpenMMLab package's ``.mim/configs``."""
+    if '::' not in config:
+        return config
+    package, rel = config.split('::', 1)
+    root = osp.dirname(importlib.import_module(package).__file__)
+    path = osp.join(root, '.mim', 'configs', rel)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{config}: no {path}')
+    return path
+
+
+class Subject:
+    """One model, its prepared inputs and its timings."""
+
+    def __init__(self, config: str, checkpoint: Optional[str], args: argparse.Namespace,
+                 images: List[str]) -> None:
+        self.name = osp.splitext(osp.basename(config))[0]
+        cfg = Config.fromfile(resolve_config(config))
+        if args.same_detections:
+            force_detections(cfg.model)
+        if checkpoint is None and cfg.model.get('backbone', {}).get('init_cfg'):
+            cfg.model.backbone.init_cfg = None  # random weights: no download
+        self.model = MODELS.build(cfg.model)
+        if checkpoint is not None:
+            load_checkpoint(self.model, checkpoint, map_location='cpu')
+        self.model.to(args.device).eval()
+        pipeline = test_pipeline(cfg, args.resize)
+        self.inputs = [pseudo_collate([pipeline(dict(img_path=p, img_id=i))])
+                       for i, p in enumerate(images)]
+        self.device = args.device
+        self.fp16 = args.fp16
+        self.times_ms: List[float] = []
+        self.detections: List[int] = []  # instances per image (none for panoptic-only)
+        self.peak_bytes = 0
+
+    @torch.no_grad()
+    def run(self, index: int, timed: bool) -> None:
+        cuda = self.device.startswith('cuda')
+        if cuda:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+        start = time.perf_counter()
+        with torch.autocast('cuda', enabled=self.fp16):
+            results = self.model.test_step(self.inputs[index])
+        if cuda:
+            torch.cuda.synchronize()
+            self.peak_bytes = max(self.peak_bytes, torch.cuda.max_memory_allocated())
+        elapsed = (time.perf_counter() - start) * 1000
+        if timed:
+            self.times_ms.append(elapsed)
+            pred = results[0].get('pred_instances')
+            if pred is not None:
+                self.detections.append(len(pred))
+
+    def summary(self, reference_ms: float) -> Dict[str, Any]:
+        median = statistics.median(self.times_ms)
+        return dict(model=self.name, median_ms=median, fps=1000.0 / median,
+                    ratio_to_first=median / reference_ms, images=len(self.times_ms),
+                    mean_detections=statistics.mean(self.detections) if self.detections
+                    else None,
+                    peak_cuda_mem_mib=self.peak_bytes / 2**20 if self.peak_bytes else None)
+
+
+def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
+    args = parse_args(argv)
+    register_all_modules()
+    images = list_images(args.images, args.warmup + args.num_images)
+    subjects = [Subject(args.config, args.checkpoint, args, images)]
+    subjects += [Subject(c, None, args, images) for c in args.compare]
+    for index in range(len(images)):  # interleaved: image i through every model in turn
+        for subject in subjects:
+            subject.run(index, timed=index >= args.warmup)
+    reference = statistics.median(subjects[0].times_ms)
+    rows = [s.summary(reference) for s in subjects]
+    report = dict(device=str(torch.cuda.get_device_name() if args.device.startswith('cuda')
+                             else 'cpu'), torch=torch.__version__, fp16=args.fp16,
+                  threads=torch.get_num_threads(), warmup=args.warmup,
+                  same_detections=args.same_detections, resize=args.resize,
+                  peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  results=rows)
+    print(f"{'model':48s} {'median ms':>10s} {'FPS':>7s} {'ratio':>6s} {'dets':>6s}")
+    for r in rows:
+        dets = '-' if r['mean_detections'] is None else f"{r['mean_detections']:.1f}"
+        print(f"{r['model']:48s} {r['median_ms']:10.1f} {r['fps']:7.2f} "
+              f"{r['ratio_to_first']:6.3f} {dets:>6s}")
+    print(f"device {report['device']}, {report['threads']} threads, "
+          f"process peak RSS {report['peak_rss_mib']:.0f} MiB")
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(report, f, indent=1)
+    return rows
+
+
+if __name__ == '__main__':
+    main()

@@ -5,6 +5,7 @@ from typing import Dict
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.utils import OptConfigType
+from mmengine.structures import InstanceData
 from torch import Tensor
 
 from .blender_segmentor import BlenderSegmentor, drop_embeddings
@@ -44,9 +45,9 @@ class DR1Mask(BlenderSegmentor):
         """``pred_instances``, and ``pred_panoptic_seg`` with a panoptic head."""
         results, _, bases = self.predict_instances(batch_inputs, batch_data_samples, rescale)
         if self.panoptic_head is not None:
-            things = [r.clone() for r in results]
-            for t in things:
-                t.embeddings = self.mask_head.vector_embeddings(t.embeddings)
+            things = [InstanceData(labels=r.labels, scores=r.scores, masks=r.masks,
+                                   embeddings=self.mask_head.vector_embeddings(r.embeddings))
+                      for r in results]
             metas = [s.metainfo for s in batch_data_samples]
             for sample, pan in zip(batch_data_samples,
                                    self.panoptic_head.predict(bases, things, metas,

@@ -262,21 +262,15 @@ def encode_panoptic(full: Tensor, stuff: Tensor, thing_labels: Tensor, thing_are
     drop_pixels[is_thing] = dropped[k]
     channel[drop_pixels] = stuff[drop_pixels]  # covered things give way to stuff
 
-    pan = torch.full_like(channel, void)
-    stuff_pixels = channel < num_stuff
-    pan[stuff_pixels] = channel[stuff_pixels] + num_things
-    areas = torch.bincount(channel[stuff_pixels], minlength=num_stuff)
-    for s in (areas < stuff_area_limit).nonzero().flatten().tolist():
-        pan[channel == s] = void
-    next_id = 1
-    for k_idx in range(len(thing_labels)):
-        mask = channel == num_stuff + k_idx
-        if bool(dropped[k_idx]) or not mask.any():
-            continue
-        pan[mask] = thing_labels[k_idx] + next_id * INSTANCE_OFFSET
-        next_id += 1
-    return pan
-
+    # one lookup table channel -> panoptic value, applied in a single gather
+    counts = torch.bincount(channel.flatten(), minlength=num_stuff + len(thing_labels))
+    stuff_values = torch.arange(num_things, void, device=full.device)
+    stuff_values[counts[:num_stuff] < stuff_area_limit] = void
+    shown = counts[num_stuff:] > 0  # kept things that own pixels, numbered 1, 2, ...
+    ids = torch.cumsum(shown.long(), 0)
+    thing_values = torch.where(shown, thing_labels.to(full.device) + ids * INSTANCE_OFFSET,
+                               torch.full_like(ids, void))
+    return torch.cat([stuff_values, thing_values])[channel]
 
 def _sample_grid(values: Tensor, stride: int, h: int, w: int, fill) -> Tensor:
     """``values`` (H, W) at pixels (stride·i, stride·j), cropped or filled to (h, w)."""

@@ -17,7 +17,8 @@ def test_compare_runs_our_and_mmdetection_configs_side_by_side(synthetic_root, t
     rows = bench.main([TINY, '--images', osp.join(synthetic_root, 'val'), '--compare',
                        TINY_PAN, 'mmdet::condinst/condinst_r50_fpn_ms-poly-90k_coco_instance.py',
                        '--num-images', '3', '--warmup', '1', '--same-detections',
-                       '--resize', '128', '96', '--out', str(out)])
+                       '--resize', '128', '96', '--out', str(out),
+                       '--markdown', str(tmp_path / 'bench.md')])
     assert [r['model'] for r in rows] == ['dr1mask_r18_fpn_tiny_synthetic',
                                           'dr1mask_r18_fpn_tiny_synthetic-panoptic',
                                           'condinst_r50_fpn_ms-poly-90k_coco_instance']
@@ -28,6 +29,8 @@ def test_compare_runs_our_and_mmdetection_configs_side_by_side(synthetic_root, t
     with open(out) as f:
         report = json.load(f)
     assert report['device'] == 'cpu' and report['results'] == rows
+    table = (tmp_path / 'bench.md').read_text()
+    assert report['command'] in table and '| dr1mask_r18_fpn_tiny_synthetic | ' in table
 
 
 def test_same_detections_sets_every_threshold():

@@ -18,12 +18,15 @@ weights are random (pretrained backbones are not downloaded): use
 for every model) so that untrained models do comparable post-processing work.
 """
 import argparse
+import datetime
 import importlib
 import json
 import os
 import os.path as osp
+import platform
 import resource
 import statistics
+import sys
 import time
 from typing import Any, Dict, List, Optional
 
@@ -57,6 +60,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--fp16', action='store_true', help='autocast to FP16 (CUDA)')
     parser.add_argument('--out', help='write the results as JSON')
+    parser.add_argument('--markdown', help='write the results as a Markdown section')
     args = parser.parse_args(argv)
     if args.num_images < 1 or args.warmup < 0:
         parser.error('--num-images must be >= 1 and --warmup >= 0')
@@ -186,6 +190,8 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
                   threads=torch.get_num_threads(), warmup=args.warmup,
                   same_detections=args.same_detections, resize=args.resize,
                   peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  date=datetime.date.today().isoformat(), cpu=platform.processor() or
+                  platform.machine(), command=' '.join(['python', *sys.argv]),
                   results=rows)
     print(f"{'model':48s} {'median ms':>10s} {'FPS':>7s} {'ratio':>6s} {'dets':>6s}")
     for r in rows:
@@ -197,7 +203,30 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(report, f, indent=1)
+    if args.markdown:
+        with open(args.markdown, 'w') as f:
+            f.write(markdown(report))
     return rows
+
+
+def markdown(report: Dict[str, Any]) -> str:
+    """The report as a Markdown table with the command and the machine that made it."""
+    same = ', same detections (score 0, max 100)' if report['same_detections'] else ''
+    lines = [f"Measured {report['date']} on {report['device']} ({report['cpu']}, "
+             f"{report['threads']} threads, torch {report['torch']}"
+             f"{', FP16' if report['fp16'] else ''}), median over "
+             f"{report['results'][0]['images']} images after {report['warmup']} warm-up "
+             f"images, batch 1{same}:",
+             '', '```bash', report['command'], '```', '',
+             '| model | median ms/img | FPS | ratio to first | detections/img | peak CUDA MiB |',
+             '| --- | ---: | ---: | ---: | ---: | ---: |']
+    for r in report['results']:
+        dets = '-' if r['mean_detections'] is None else f"{r['mean_detections']:.1f}"
+        mem = '-' if r['peak_cuda_mem_mib'] is None else f"{r['peak_cuda_mem_mib']:.0f}"
+        lines.append(f"| {r['model']} | {r['median_ms']:.1f} | {r['fps']:.2f} | "
+                     f"{r['ratio_to_first']:.3f} | {dets} | {mem} |")
+    lines.append(f"\nProcess peak RSS: {report['peak_rss_mib']:.0f} MiB.\n")
+    return '\n'.join(lines)
 
 
 if __name__ == '__main__':

@@ -9,7 +9,7 @@ import mmdet_dr1mask  # noqa: F401
 REGISTERED = {
     'mmengine.MODELS': ['DR1Conv'],
     'mmdet.MODELS': ['DR1Basis', 'BlendMaskBasis', 'DR1FCOSHead', 'BlenderHead',
-                     'ThingSemanticHead', 'DR1Mask', 'BlendMask'],
+                     'ThingSemanticHead', 'DR1PanopticHead', 'DR1Mask', 'BlendMask'],
     'mmdet.HOOKS': ['ProgressBarHook'],
 }
 

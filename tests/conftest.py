@@ -64,3 +64,21 @@ def tiny_cfg(synthetic_root, tmp_path) -> Config:
     cfg = point_to_data(Config.fromfile(TINY_CONFIG), synthetic_root)
     cfg.work_dir = str(tmp_path / 'work_dir')
     return cfg
+
+
+def run_model(model, batch: dict, mode: str):
+    """Preprocess a collated ``batch`` and run ``model`` in ``mode`` ('loss', 'predict')."""
+    import copy
+    data = model.data_preprocessor(copy.deepcopy(batch), training=mode == 'loss')
+    return model(**data, mode=mode)
+
+
+def image_batch(h: int, w: int, scale: float = 1.0) -> dict:
+    """A collated batch of one random image of original size (h, w) resized by ``scale``."""
+    import torch
+    from mmdet.structures import DetDataSample
+    size = (int(h * scale), int(w * scale))
+    sample = DetDataSample(metainfo=dict(img_shape=size, ori_shape=(h, w),
+                                         scale_factor=(scale, scale)))
+    return dict(inputs=[torch.randint(0, 255, (3, *size), dtype=torch.uint8)],
+                data_samples=[sample])

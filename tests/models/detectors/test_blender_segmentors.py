@@ -5,9 +5,8 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, point_to_data
+from conftest import REPO_ROOT, image_batch, point_to_data, run_model
 from mmdet.registry import DATASETS, MODELS
-from mmdet.structures import DetDataSample
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
@@ -48,17 +47,13 @@ def train_batch(synthetic_root):
     return pseudo_collate([dataset[i] for i in range(4)])
 
 
-def run(model, batch, mode):
-    data = model.data_preprocessor(copy.deepcopy(batch), training=mode == 'loss')
-    return model(**data, mode=mode)
-
 
 KINDS = ['DR1Mask', 'BlendMask']
 
 
 @pytest.mark.parametrize('kind', KINDS)
 def test_all_losses_finite_and_positive_with_gt(kind, train_batch):
-    losses = run(build(kind), train_batch, 'loss')
+    losses = run_model(build(kind), train_batch, 'loss')
     assert set(losses) == {'loss_cls', 'loss_bbox', 'loss_centerness', 'loss_mask',
                            'loss_semantic'}
     for name, value in losses.items():
@@ -70,7 +65,7 @@ def test_box_and_mask_losses_are_zero_without_gt(kind, train_batch):
     batch = copy.deepcopy(train_batch)
     for sample in batch['data_samples']:
         sample.gt_instances = sample.gt_instances[:0]
-    losses = run(build(kind), batch, 'loss')
+    losses = run_model(build(kind), batch, 'loss')
     assert losses['loss_cls'] > 0 and losses['loss_semantic'] > 0
     for name in ('loss_bbox', 'loss_centerness', 'loss_mask'):
         assert losses[name] == 0, name
@@ -83,21 +78,13 @@ def test_a_few_sgd_steps_lower_the_loss(kind, train_batch):
     optim = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     totals = []
     for _ in range(15):
-        losses = run(model, train_batch, 'loss')
+        losses = run_model(model, train_batch, 'loss')
         total = sum(losses.values())
         optim.zero_grad()
         total.backward()
         optim.step()
         totals.append(total.item())
     assert sum(totals[-3:]) < 0.85 * sum(totals[:3]), totals
-
-
-def image_sample(h, w, scale=1.0):
-    sample = DetDataSample(metainfo=dict(
-        img_shape=(int(h * scale), int(w * scale)), ori_shape=(h, w),
-        scale_factor=(scale, scale)))
-    return dict(inputs=[torch.randint(0, 255, (3, int(h * scale), int(w * scale)),
-                                      dtype=torch.uint8)], data_samples=[sample])
 
 
 @pytest.mark.parametrize('kind', KINDS)
@@ -107,7 +94,7 @@ def test_predict_gives_full_size_boolean_masks_at_any_size(kind, size, scale):
     model = build(kind).eval()
     model.bbox_head.test_cfg.score_thr = 0.0  # untrained: keep some detections
     with torch.no_grad():
-        pred = run(model, image_sample(*size, scale), 'predict')[0].pred_instances
+        pred = run_model(model, image_batch(*size, scale), 'predict')[0].pred_instances
     assert len(pred) > 0
     assert pred.masks.shape == (len(pred), *size) and pred.masks.dtype == torch.bool
     assert pred.bboxes.shape == (len(pred), 4) and 'embeddings' not in pred
@@ -120,7 +107,7 @@ def test_zero_detections_give_empty_results_of_the_right_types(kind):
     model = build(kind).eval()
     model.bbox_head.test_cfg.score_thr = 1.1
     with torch.no_grad():
-        pred = run(model, image_sample(48, 64), 'predict')[0].pred_instances
+        pred = run_model(model, image_batch(48, 64), 'predict')[0].pred_instances
     assert len(pred) == 0
     assert pred.masks.shape == (0, 48, 64) and pred.masks.dtype == torch.bool
     assert pred.bboxes.shape == (0, 4) and pred.scores.shape == (0,)

@@ -5,10 +5,9 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, image_batch, run_model
 from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmdet.registry import DATASETS, MODELS
-from mmdet.structures import DetDataSample
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
@@ -63,15 +62,11 @@ def train_batch(synthetic_root):
     return pseudo_collate([dataset[i] for i in range(4)])
 
 
-def run(model, batch, mode):
-    data = model.data_preprocessor(copy.deepcopy(batch), training=mode == 'loss')
-    return model(**data, mode=mode)
-
 
 @pytest.mark.parametrize('kind', KINDS)
 def test_losses_finite_and_falling_on_synthetic_panoptic_data(kind, train_batch):
     model = build(kind)
-    losses = run(model, train_batch, 'loss')
+    losses = run_model(model, train_batch, 'loss')
     pan_key = 'loss_panoptic' if kind == 'DR1Mask' else 'loss_seg'
     assert pan_key in losses
     for name, value in losses.items():
@@ -79,7 +74,7 @@ def test_losses_finite_and_falling_on_synthetic_panoptic_data(kind, train_batch)
     optim = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     totals, pan = [], []
     for _ in range(15):
-        losses = run(model, train_batch, 'loss')
+        losses = run_model(model, train_batch, 'loss')
         total = sum(losses.values())
         optim.zero_grad()
         total.backward()
@@ -95,14 +90,6 @@ def test_dr1mask_panoptic_adds_exactly_one_layer_to_the_instance_model():
     head_params = {n for n, _ in model.panoptic_head.named_parameters()}
     assert head_params == {'conv_stuff.weight'}  # W_stuff: D x C_stuff; W_thing is dynamic
     assert model.panoptic_head.conv_stuff.weight.shape == (NUM_STUFF, 8, 1, 1)
-
-
-def image_sample(h, w, scale=1.0):
-    sample = DetDataSample(metainfo=dict(
-        img_shape=(int(h * scale), int(w * scale)), ori_shape=(h, w),
-        scale_factor=(scale, scale)))
-    return dict(inputs=[torch.randint(0, 255, (3, int(h * scale), int(w * scale)),
-                                      dtype=torch.uint8)], data_samples=[sample])
 
 
 def set_score_thr(model, kind, thr):
@@ -121,7 +108,7 @@ def test_predict_panoptic_and_instances_at_any_size(kind, size, scale, score_thr
     model = build(kind).eval()
     set_score_thr(model, kind, score_thr)
     with torch.no_grad():
-        sample = run(model, image_sample(*size, scale), 'predict')[0]
+        sample = run_model(model, image_batch(*size, scale), 'predict')[0]
     pan = sample.pred_panoptic_seg.sem_seg
     assert pan.shape == (1, *size)
     labels = pan % INSTANCE_OFFSET

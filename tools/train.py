@@ -8,6 +8,7 @@ Examples::
     torchrun --nproc_per_node 8 tools/train.py CONFIG --launcher pytorch
 """
 import argparse
+import importlib.util
 import os
 import os.path as osp
 from typing import List, Optional
@@ -68,9 +69,19 @@ def build_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def add_tensorboard(cfg: Config) -> Config:
+    """Also write scalars for TensorBoard when it is installed (``tensorboard --logdir``)."""
+    if importlib.util.find_spec('tensorboard') is None or 'visualizer' not in cfg:
+        return cfg
+    backends = cfg.visualizer.setdefault('vis_backends', [])
+    if not any(b.get('type') == 'TensorboardVisBackend' for b in backends):
+        backends.append(dict(type='TensorboardVisBackend'))
+    return cfg
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
-    cfg = build_config(args)
+    cfg = add_tensorboard(build_config(args))
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
 

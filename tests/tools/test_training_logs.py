@@ -19,7 +19,10 @@ def trained_work_dir(synthetic_root, tmp_path_factory):
                                 *cfg_options_for_data(synthetic_root),
                                 'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
                                 'default_hooks.logger.interval=1',
-                                'model.test_cfg.score_thr=0.0'])
+                                'model.test_cfg.score_thr=0.0',
+                                # MMEngine reuses a visualizer of the same name created by an
+                                # earlier test in this process (with its old log folder)
+                                f'visualizer.name=logs_test_{osp.basename(work_dir)}'])
     return work_dir
 
 

@@ -52,3 +52,23 @@ def test_missing_image_folder_is_a_clear_error(tmp_path):
         bench.list_images(str(tmp_path / 'nope'), 3)
     with pytest.raises(FileNotFoundError, match='no .jpg'):
         bench.list_images(str(tmp_path), 3)
+
+
+def test_profile_reports_time_inside_each_part_of_the_detector(synthetic_root):
+    bench = load_tool('analysis_tools/benchmark.py')
+    rows = bench.main([TINY_PAN, '--images', osp.join(synthetic_root, 'val'),
+                       '--num-images', '1', '--warmup', '0', '--profile', '2'])
+    parts, ops = rows[0]['profile']['parts'], rows[0]['profile']['ops']
+    for part in ('test_step', 'backbone.forward', 'bbox_head.predict', 'panoptic_head.predict'):
+        assert 0 < parts[part] <= parts['test_step'], part
+    assert ops and all(ms >= 0 for ms in ops.values())
+
+
+def test_profiling_leaves_the_model_as_it_was(synthetic_root):
+    bench = load_tool('analysis_tools/benchmark.py')
+    val = osp.join(synthetic_root, 'val')
+    subject = bench.Subject(TINY_PAN, None, bench.parse_args([TINY_PAN, '--images', val]),
+                            bench.list_images(val, 1))
+    subject.profile([0])
+    assert 'forward' not in vars(subject.model.backbone)  # wrapper removed
+    assert 'predict' not in vars(subject.model.panoptic_head)

@@ -9,13 +9,18 @@ state, and each one's median is reported with its ratio to the first.
 
     python tools/analysis_tools/benchmark.py CONFIG [--checkpoint CKPT] \
         --images DIR [--compare CFG2 CFG3 ...] [--num-images 20] [--warmup 5] \
-        [--same-detections] [--fp16] [--out result.json]
+        [--same-detections] [--fp16] [--profile N] [--out result.json]
 
 Configs may be paths or MMDetection's own, e.g.
 ``mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py``. Without a checkpoint the
 weights are random (pretrained backbones are not downloaded): use
 ``--same-detections`` (score threshold 0, at most 100 detections per image,
 for every model) so that untrained models do comparable post-processing work.
+
+``--profile N`` then runs N more images per model under ``torch.profiler`` and
+reports, per image, the time inside each part of the detector (the ``forward``,
+``predict`` and ``loss`` calls of its direct sub-modules; nested calls are
+included in their caller) and the operators with the most self time.
 """
 import argparse
 import datetime
@@ -42,6 +47,7 @@ import mmdet_dr1mask  # noqa: F401  (registers modules and checkpoint loading)
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
 ANNOTATION_LOADERS = ('LoadAnnotations', 'LoadPanopticAnnotations')
 SCORE_KEYS = ('score_thr', 'instance_score_thr')  # detection and panoptic thresholds
+PROFILED_METHODS = ('forward', 'predict', 'loss')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -59,11 +65,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="override every test pipeline's Resize scale")
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--fp16', action='store_true', help='autocast to FP16 (CUDA)')
+    parser.add_argument('--profile', type=int, default=0, metavar='N',
+                        help='after timing, profile N images per model (parts and operators)')
     parser.add_argument('--out', help='write the results as JSON')
     parser.add_argument('--markdown', help='write the results as a Markdown section')
     args = parser.parse_args(argv)
-    if args.num_images < 1 or args.warmup < 0:
-        parser.error('--num-images must be >= 1 and --warmup >= 0')
+    if args.num_images < 1 or args.warmup < 0 or args.profile < 0:
+        parser.error('--num-images must be >= 1, --warmup and --profile >= 0')
     if args.fp16 and args.device == 'cpu':
         parser.error('--fp16 needs a CUDA device')
     return args
@@ -165,6 +173,47 @@ class Subject:
             if pred is not None:
                 self.detections.append(len(pred))
 
+    @torch.no_grad()
+    def profile(self, indices: List[int], top_ops: int = 8) -> Dict[str, Dict[str, float]]:
+        """Mean ms per image inside each sub-module call and in the costliest operators."""
+        from torch.profiler import ProfilerActivity, profile, record_function
+        labels, originals = [], []
+        for name, module in self.model.named_children():
+            for method in PROFILED_METHODS:
+                if callable(getattr(type(module), method, None)):
+                    original = getattr(module, method)
+                    label = f'{name}.{method}'
+
+                    def wrapped(*a, _original=original, _label=label, **kw):
+                        with record_function(_label):
+                            return _original(*a, **kw)
+                    setattr(module, method, wrapped)  # instance attribute shadows the method
+                    labels.append(label)
+                    originals.append((module, method))
+        activities = [ProfilerActivity.CPU]
+        if self.device.startswith('cuda'):
+            activities.append(ProfilerActivity.CUDA)
+        try:
+            with profile(activities=activities) as prof:
+                for index in indices:
+                    with record_function('test_step'), \
+                            torch.autocast('cuda', enabled=self.fp16):
+                        self.model.test_step(self.inputs[index])
+        finally:
+            for module, method in originals:
+                delattr(module, method)
+        events = prof.key_averages()
+        time_key = 'device_time_total' if self.device.startswith('cuda') else 'cpu_time_total'
+        n = len(indices)
+        parts = {e.key: getattr(e, time_key) / 1000 / n for e in events
+                 if e.key in labels or e.key == 'test_step'}
+        ops = sorted((e for e in events if e.key not in parts),
+                     key=lambda e: e.self_device_time_total if time_key.startswith('device')
+                     else e.self_cpu_time_total, reverse=True)[:top_ops]
+        self_key = 'self_device_time_total' if time_key.startswith('device') \
+            else 'self_cpu_time_total'
+        return dict(parts=parts, ops={e.key: getattr(e, self_key) / 1000 / n for e in ops})
+
     def summary(self, reference_ms: float) -> Dict[str, Any]:
         median = statistics.median(self.times_ms)
         return dict(model=self.name, median_ms=median, fps=1000.0 / median,
@@ -185,6 +234,10 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
             subject.run(index, timed=index >= args.warmup)
     reference = statistics.median(subjects[0].times_ms)
     rows = [s.summary(reference) for s in subjects]
+    if args.profile:
+        timed = list(range(args.warmup, len(images)))[:args.profile]
+        for subject, row in zip(subjects, rows):
+            row['profile'] = subject.profile(timed)
     report = dict(device=str(torch.cuda.get_device_name() if args.device.startswith('cuda')
                              else 'cpu'), torch=torch.__version__, fp16=args.fp16,
                   threads=torch.get_num_threads(), warmup=args.warmup,
@@ -200,6 +253,11 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
               f"{r['ratio_to_first']:6.3f} {dets:>6s}")
     print(f"device {report['device']}, {report['threads']} threads, "
           f"process peak RSS {report['peak_rss_mib']:.0f} MiB")
+    for r in rows:
+        if 'profile' in r:
+            print(f"profile of {r['model']} (ms per image, parts include their sub-calls):")
+            for key, ms in {**r['profile']['parts'], **r['profile']['ops']}.items():
+                print(f'  {key:56s} {ms:9.1f}')
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(report, f, indent=1)
@@ -226,6 +284,15 @@ def markdown(report: Dict[str, Any]) -> str:
         lines.append(f"| {r['model']} | {r['median_ms']:.1f} | {r['fps']:.2f} | "
                      f"{r['ratio_to_first']:.3f} | {dets} | {mem} |")
     lines.append(f"\nProcess peak RSS: {report['peak_rss_mib']:.0f} MiB.\n")
+    for r in report['results']:
+        if 'profile' in r:
+            lines += [f"Profile of {r['model']}, ms per image (torch.profiler; a part "
+                      'includes the parts it calls):', '', '| part or operator | ms |',
+                      '| --- | ---: |']
+            lines += [f'| {key} | {ms:.1f} |' for key, ms in r['profile']['parts'].items()]
+            lines += [f'| op `{key}` (self) | {ms:.1f} |'
+                      for key, ms in r['profile']['ops'].items()]
+            lines.append('')
     return '\n'.join(lines)
 
 

@@ -11,7 +11,7 @@ from mmengine.runner import Runner
 from mmengine.structures import PixelData
 
 from mmdet_dr1mask.datasets import SYNTHETIC_PANOPTIC_METAINFO
-from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import encode_panoptic
+from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import covered_things, encode_panoptic
 
 register_all_modules()
 TINY = osp.join(REPO_ROOT, 'configs', 'dr1mask', 'dr1mask_r18_fpn_tiny_synthetic-panoptic.py')
@@ -33,7 +33,7 @@ def gt_as_channel_maps(sample):
             full[mask] = NUM_STUFF + len(labels)
             labels.append(int(label))
             areas.append(int(mask.sum()))
-    return full, full.clamp(max=NUM_STUFF - 1), torch.tensor(labels).long(), torch.tensor(areas)
+    return full, torch.tensor(labels).long(), torch.tensor(areas)
 
 
 def test_ground_truth_through_the_output_encoding_scores_pq_100(synthetic_root):
@@ -51,9 +51,9 @@ def test_ground_truth_through_the_output_encoding_scores_pq_100(synthetic_root):
     evaluator.dataset_meta = dataset.metainfo
     for i in range(len(dataset)):
         sample = dataset[i]['data_samples']
-        full, stuff, labels, areas = gt_as_channel_maps(sample)
-        pan = encode_panoptic(full, stuff, labels, areas, NUM_THINGS, NUM_STUFF,
-                              overlap_thr=0.5, stuff_area_limit=0)
+        full, labels, areas = gt_as_channel_maps(sample)
+        assert not covered_things(full, areas, NUM_STUFF, overlap_thr=0.5).any()
+        pan = encode_panoptic(full, labels, NUM_THINGS, NUM_STUFF, stuff_area_limit=0)
         sample.pred_panoptic_seg = PixelData(sem_seg=pan[None].int())
         evaluator.process([sample])
     metrics = evaluator.evaluate(len(dataset))

@@ -10,7 +10,8 @@ thing columns are dynamic, one per instance:
   C_stuff + c; void, crowd, padding and instances with no positive are ignored.
 * inference: each detection scoring at least ``score_thr`` gives one thing
   channel (its embedding). The logits are resampled aligned (basis pixel i on
-  input pixel 4i) to the original image and arg-maxed; a thing whose visible
+  input pixel 4i) to the original image and arg-maxed (``aligned_argmax.py``);
+  a thing whose visible
   area is below ``overlap_thr`` of its own instance mask is dropped (its pixels
   go to the best stuff class), stuff regions under ``stuff_area_limit`` pixels
   become void.
@@ -22,7 +23,6 @@ and ``num_classes`` (VOID) elsewhere.
 from typing import Dict, List, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
@@ -31,7 +31,7 @@ from mmengine.model import BaseModule
 from mmengine.structures import PixelData
 from torch import Tensor, nn
 
-MAX_RESAMPLED_VALUES = 1 << 24  # resample and arg-max the logits in chunks of rows
+from .aligned_argmax import AlignedArgmax
 
 
 @MODELS.register_module()
@@ -162,14 +162,21 @@ class DR1PanopticHead(BaseModule):
         """
         maps = []
         for img_bases, dets, meta in zip(bases, results_list, batch_img_metas):
-            dets = dets[dets.scores >= self.score_thr]
-            logits = self(img_bases, dets.embeddings)
+            keep = dets.scores >= self.score_thr
+            # index the areas, not the (K, H, W) masks: that would copy them
+            # (summing bytes into int32 is the fastest count on CPU)
+            areas = dets.masks.flatten(1).view(torch.uint8).sum(1, dtype=torch.int32)[keep]
+            labels = dets.labels[keep]
+            logits = self(img_bases, dets.embeddings[keep])
             out_shape = meta['ori_shape' if rescale else 'img_shape'][:2]
-            full, stuff = resample_argmax(logits, self.num_stuff_classes, meta['img_shape'][:2],
-                                          out_shape, self.basis_stride)
-            pan = encode_panoptic(full, stuff, dets.labels, dets.masks.flatten(1).sum(1),
-                                  self.num_things_classes, self.num_stuff_classes,
-                                  self.overlap_thr, self.stuff_area_limit)
+            resample = AlignedArgmax(logits.shape[-2:], meta['img_shape'][:2], out_shape,
+                                     self.basis_stride, logits.device)
+            channels = resample(logits)
+            dropped = covered_things(channels, areas, self.num_stuff_classes, self.overlap_thr)
+            # a dropped thing's pixels go to the stuff class of largest logit there
+            channels[dropped] = resample.argmax_at(logits[:self.num_stuff_classes], dropped)
+            pan = encode_panoptic(channels, labels, self.num_things_classes,
+                                  self.num_stuff_classes, self.stuff_area_limit)
             maps.append(PixelData(sem_seg=pan[None].int()))
         return maps
 
@@ -192,85 +199,51 @@ def mean_embeddings(gt_inds: Tensor, embeddings: Tensor, num_gts: int) -> Tuple[
     return sums[kept] / counts[kept, None].to(embeddings.dtype), kept
 
 
-def resample_argmax(logits: Tensor, num_stuff: int, img_shape: Sequence[int],
-                    ori_shape: Sequence[int], stride: int) -> Tuple[Tensor, Tensor]:
-    """Aligned resampling of basis-level logits to the original image, then arg-max.
-
-    Original pixel y lies at input pixel (y + 0.5) · img_h / ori_h - 0.5, and input
-    pixel y_i at basis coordinate y_i / stride (basis pixel i sits on input pixel
-    stride · i); bilinear between basis pixels, edge values beyond the last one.
+def covered_things(channels: Tensor, thing_areas: Tensor, num_stuff: int,
+                   overlap_thr: float) -> Tensor:
+    """(H, W) bool: the pixels of things that show less than ``overlap_thr`` of their mask.
 
     Args:
-        logits: (C, h, w) with the stuff channels first.
-        num_stuff: S, stuff channels.
-        img_shape: (H_i, W_i), network input size of the image (before padding).
-        ori_shape: (H_o, W_o), original image size.
-        stride: basis stride.
-
-    Returns:
-        (H_o, W_o) arg-max over all channels and (H_o, W_o) over the stuff ones.
-    """
-    channels, h, w = logits.shape
-    out_h, out_w = int(ori_shape[0]), int(ori_shape[1])
-
-    def grid(size_out: int, size_in: int, size_basis: int) -> Tensor:
-        pos = (torch.arange(size_out, device=logits.device, dtype=logits.dtype) + 0.5)
-        coord = (pos * size_in / size_out - 0.5) / stride  # basis index coordinate
-        return coord * (2 / max(size_basis - 1, 1)) - 1  # grid_sample, align_corners=True
-
-    gy = grid(out_h, img_shape[0], h)
-    gx = grid(out_w, img_shape[1], w)
-    full = torch.empty((out_h, out_w), dtype=torch.long, device=logits.device)
-    stuff = torch.empty_like(full)
-    rows = max(1, MAX_RESAMPLED_VALUES // max(channels * out_w, 1))
-    for top in range(0, out_h, rows):
-        ys = gy[top:top + rows]
-        coords = torch.stack(torch.meshgrid(ys, gx, indexing='ij')[::-1], dim=-1)[None]
-        chunk = F.grid_sample(logits[None], coords, mode='bilinear', padding_mode='border',
-                              align_corners=True)[0]  # (C, rows, W_o)
-        full[top:top + rows] = chunk.argmax(0)
-        stuff[top:top + rows] = chunk[:num_stuff].argmax(0)
-    return full, stuff
-
-
-def encode_panoptic(full: Tensor, stuff: Tensor, thing_labels: Tensor, thing_areas: Tensor,
-                    num_things: int, num_stuff: int, overlap_thr: float,
-                    stuff_area_limit: int) -> Tensor:
-    """Channel arg-max maps -> MMDetection's panoptic encoding with the filters.
-
-    Args:
-        full: (H, W) arg-max over stuff channels ``[0, S)`` then thing channels
-            ``S + k``.
-        stuff: (H, W) arg-max over the stuff channels only.
-        thing_labels: (K,) class of each thing channel, in ``[0, T)``.
+        channels: (H, W) arg-max channel: stuff ``[0, S)``, thing k ``S + k``.
         thing_areas: (K,) area of each thing's own instance mask (same image size).
+        num_stuff: S.
+        overlap_thr: a thing is kept if visible area >= overlap_thr * own area.
+    """
+    is_thing = channels >= num_stuff
+    k = channels[is_thing] - num_stuff  # thing index of each thing pixel
+    visible = torch.bincount(k, minlength=len(thing_areas))
+    dropped = visible < overlap_thr * thing_areas.to(visible.device, visible.dtype)
+    pixels = is_thing.clone()
+    pixels[is_thing] = dropped[k]
+    return pixels
+
+
+def encode_panoptic(channels: Tensor, thing_labels: Tensor, num_things: int, num_stuff: int,
+                    stuff_area_limit: int) -> Tensor:
+    """Channel map -> MMDetection's panoptic encoding, voiding small stuff regions.
+
+    Args:
+        channels: (H, W) channel of each pixel: stuff ``[0, S)``, thing k ``S + k``
+            (covered things already replaced, see ``covered_things``).
+        thing_labels: (K,) class of each thing channel, in ``[0, T)``.
         num_things, num_stuff: T and S.
-        overlap_thr: keep a thing if visible area >= overlap_thr * own area.
         stuff_area_limit: stuff segments with fewer pixels become void.
 
     Returns:
-        (H, W) long: ``label + id * INSTANCE_OFFSET`` for kept things (ids 1, 2, ...
-        in channel order), stuff labels ``T + s``, void ``T + S``.
+        (H, W) long: ``label + id * INSTANCE_OFFSET`` for things that own pixels (ids
+        1, 2, ... in channel order), stuff labels ``T + s``, void ``T + S``.
     """
     void = num_things + num_stuff
-    channel = full.clone()
-    is_thing = channel >= num_stuff
-    k = channel[is_thing] - num_stuff  # thing index of each thing pixel
-    visible = torch.bincount(k, minlength=len(thing_labels))
-    dropped = visible < overlap_thr * thing_areas.to(visible.dtype)
-    drop_pixels = is_thing.clone()
-    drop_pixels[is_thing] = dropped[k]
-    channel[drop_pixels] = stuff[drop_pixels]  # covered things give way to stuff
-
     # one lookup table channel -> panoptic value, applied in a single gather
-    counts = torch.bincount(channel.flatten(), minlength=num_stuff + len(thing_labels))
-    stuff_values = torch.arange(num_things, void, device=full.device)
+    counts = torch.bincount(channels.flatten(), minlength=num_stuff + len(thing_labels))
+    stuff_values = torch.arange(num_things, void, device=channels.device)
     stuff_values[counts[:num_stuff] < stuff_area_limit] = void
-    shown = counts[num_stuff:] > 0  # kept things that own pixels, numbered 1, 2, ...
+    shown = counts[num_stuff:] > 0
     ids = torch.cumsum(shown.long(), 0)
-    thing_values = torch.where(shown, thing_labels.to(full.device) + ids * INSTANCE_OFFSET,
+    thing_values = torch.where(shown, thing_labels.to(channels.device) + ids * INSTANCE_OFFSET,
                                torch.full_like(ids, void))
-    return torch.cat([stuff_values, thing_values])[channel]
+    return torch.cat([stuff_values, thing_values])[channels]
+
 
 def _sample_grid(values: Tensor, stride: int, h: int, w: int, fill) -> Tensor:
     """``values`` (H, W) at pixels (stride·i, stride·j), cropped or filled to (h, w)."""

@@ -1,4 +1,4 @@
-"""DR1PanopticHead: Eq. 9 weights, target maps, aligned resampling, panoptic encoding."""
+"""DR1PanopticHead: Eq. 9 weights, target maps, aligned arg-max, panoptic encoding."""
 import numpy as np
 import pytest
 import torch
@@ -8,10 +8,11 @@ from mmdet.structures.mask import BitmapMasks
 from mmengine.structures import InstanceData, PixelData
 
 from mmdet_dr1mask.models.seg_heads import DR1PanopticHead
+from mmdet_dr1mask.models.seg_heads.aligned_argmax import AlignedArgmax
 from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import (
+    covered_things,
     encode_panoptic,
     mean_embeddings,
-    resample_argmax,
 )
 
 T, S = 2, 3  # thing classes 0, 1; stuff classes 2, 3, 4; void 255
@@ -73,26 +74,25 @@ def test_resampling_is_aligned_with_the_basis_grid():
     # channel 0 holds the basis x index, channel 1 the constant 2.6: with basis pixel j on
     # input pixel 4j, channel 0 wins from input pixel x > 4 * 2.6 = 10.4 on.
     logits = torch.stack([torch.arange(8.).expand(3, 8), torch.full((3, 8), 2.6)])
-    full, stuff = resample_argmax(logits, num_stuff=2, img_shape=(12, 32), ori_shape=(12, 32),
-                                  stride=4)
+    full = AlignedArgmax((3, 8), img_shape=(12, 32), out_shape=(12, 32), stride=4,
+                         device=logits.device)(logits)
     assert full.shape == (12, 32)
     assert (full[:, :11] == 1).all() and (full[:, 11:] == 0).all()
     # the original image at half the input size: pixel x_o is input pixel 2 x_o + 0.5
-    full, _ = resample_argmax(logits, 2, img_shape=(12, 32), ori_shape=(6, 16), stride=4)
+    full = AlignedArgmax((3, 8), (12, 32), (6, 16), 4, logits.device)(logits)
     assert (full[:, :5] == 1).all() and (full[:, 5:] == 0).all()
 
 
-def test_encoding_drops_covered_things_voids_small_stuff_and_numbers_instances():
+def test_covered_things_give_way_and_encoding_voids_small_stuff_and_numbers_instances():
     full = torch.tensor([[0, 0, 3, 3],
                          [0, 1, 3, 4],
                          [2, 2, 5, 5]])   # channels: stuff 0..2, things 3..5
-    stuff = torch.tensor([[0, 0, 0, 0],
-                          [0, 1, 0, 2],
-                          [2, 2, 1, 1]])
-    labels = torch.tensor([1, 0, 1])
     areas = torch.tensor([3, 4, 2])  # thing 1 shows 1 of its 4 pixels: dropped
-    pan = encode_panoptic(full, stuff, labels, areas, num_things=T, num_stuff=S,
-                          overlap_thr=0.5, stuff_area_limit=2)
+    dropped = covered_things(full, areas, num_stuff=S, overlap_thr=0.5)
+    assert dropped.nonzero().tolist() == [[1, 3]]
+    full[dropped] = 2  # its best stuff class there
+    pan = encode_panoptic(full, torch.tensor([1, 0, 1]), num_things=T, num_stuff=S,
+                          stuff_area_limit=2)
     void = T + S
     assert pan.tolist() == [
         [T + 0, T + 0, 1 + INSTANCE_OFFSET, 1 + INSTANCE_OFFSET],
@@ -102,8 +102,8 @@ def test_encoding_drops_covered_things_voids_small_stuff_and_numbers_instances()
 
 def test_no_detection_gives_a_stuff_only_map():
     full = torch.tensor([[0, 1], [1, 1]])
-    pan = encode_panoptic(full, full, torch.zeros(0, dtype=torch.long), torch.zeros(0), T, S,
-                          0.5, 0)
+    assert not covered_things(full, torch.zeros(0), S, 0.5).any()
+    pan = encode_panoptic(full, torch.zeros(0, dtype=torch.long), T, S, 0)
     assert pan.tolist() == [[T, T + 1], [T + 1, T + 1]]
 
 

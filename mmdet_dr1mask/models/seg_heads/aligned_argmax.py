@@ -1,0 +1,86 @@
+"""Arg-max over channels of logits resampled ("aligned") to the output image.
+
+DR1Mask's panoptic layer (Sec. 3.3) produces C = S + K logit maps at the basis stride;
+the panoptic map is their per-pixel arg-max at the original image size (C = 153 and
+0.3 M pixels for a COCO image with 100 things). Geometry, as the rest of the package's
+aligned up-sampling: original pixel y lies at input pixel (y + 0.5) * H_i / H_o - 0.5
+and input pixel y_i at basis coordinate y_i / stride (basis pixel i sits on input pixel
+stride * i); beyond the first or last basis pixel the edge value.
+
+Speed notes (CPU, measured with the profiler of tools/analysis_tools/benchmark.py):
+``grid_sample`` of all channels is memory-bound and hard to beat; an arg-max over the
+channel dimension via ``max(0)`` takes half the time of ``argmax(0)``; and the
+stuff-only arg-max is needed only where a covered thing gives its pixels back, so it is
+evaluated at those pixels alone (``argmax_at``). Bounding the candidates per basis cell
+(interpolating only channels whose corner maximum can win) was tried and measured slower
+on CPU: its min/max/top-k passes over the C maps cost as much as the resampling saved.
+"""
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+MAX_RESAMPLED_VALUES = 1 << 24  # resample in chunks of at most this many values
+
+
+class AlignedArgmax:
+    """Arg-max over channels of (C, h, w) logits resampled aligned to (H_o, W_o).
+
+    Args:
+        basis_size: (h, w) of the logits.
+        img_shape: (H_i, W_i) network input size of the image (before padding).
+        out_shape: (H_o, W_o) size of the output map.
+        stride: basis stride in input pixels.
+        device: where the logits are.
+    """
+
+    def __init__(self, basis_size: Sequence[int], img_shape: Sequence[int],
+                 out_shape: Sequence[int], stride: int, device: torch.device) -> None:
+        self.out_shape = (int(out_shape[0]), int(out_shape[1]))
+
+        def grid(size_out: int, size_in: int, size_basis: int) -> Tensor:
+            pos = torch.arange(size_out, device=device, dtype=torch.float32) + 0.5
+            coord = (pos * size_in / size_out - 0.5) / stride  # basis index coordinate
+            return coord * (2 / max(size_basis - 1, 1)) - 1  # grid_sample, align_corners
+
+        self.gy = grid(self.out_shape[0], img_shape[0], int(basis_size[0]))  # (H_o,)
+        self.gx = grid(self.out_shape[1], img_shape[1], int(basis_size[1]))  # (W_o,)
+
+    def __call__(self, logits: Tensor) -> Tensor:
+        """(H_o, W_o) long: the channel of largest resampled logit at every output pixel.
+
+        Args:
+            logits: (C, h, w).
+        """
+        out_h, out_w = self.out_shape
+        out = torch.empty(self.out_shape, dtype=torch.long, device=logits.device)
+        rows = max(1, MAX_RESAMPLED_VALUES // max(logits.size(0) * out_w, 1))
+        for top in range(0, out_h, rows):
+            ys = self.gy[top:top + rows]
+            coords = torch.stack([self.gx.expand(len(ys), -1),
+                                  ys[:, None].expand(-1, out_w)], dim=-1)  # (rows, W_o, 2)
+            out[top:top + rows] = self._sample(logits, coords).max(0).indices
+        return out
+
+    def argmax_at(self, logits: Tensor, pixels: Tensor) -> Tensor:
+        """(P,) arg-max over the channels at the P output pixels where ``pixels`` is True.
+
+        Args:
+            logits: (C, h, w).
+            pixels: (H_o, W_o) bool.
+        """
+        rows, cols = pixels.nonzero(as_tuple=True)
+        out = torch.empty(rows.numel(), dtype=torch.long, device=logits.device)
+        step = max(1, MAX_RESAMPLED_VALUES // max(logits.size(0), 1))
+        for start in range(0, rows.numel(), step):
+            r, c = rows[start:start + step], cols[start:start + step]
+            coords = torch.stack([self.gx[c], self.gy[r]], dim=-1)[None]  # (1, P_chunk, 2)
+            out[start:start + step] = self._sample(logits, coords)[:, 0].max(0).indices
+        return out
+
+    @staticmethod
+    def _sample(logits: Tensor, coords: Tensor) -> Tensor:
+        """(C, *coords.shape[:2]) bilinear values at normalised (x, y) ``coords``."""
+        return F.grid_sample(logits[None], coords[None].to(logits.dtype), mode='bilinear',
+                             padding_mode='border', align_corners=True)[0]

@@ -1,0 +1,33 @@
+"""tools/analysis_tools/benchmark_components.py: component timings and training memory."""
+import json
+import os.path as osp
+
+from conftest import REPO_ROOT, load_tool
+
+TINY = osp.join(REPO_ROOT, 'configs', 'dr1mask', 'dr1mask_r18_fpn_tiny_synthetic.py')
+
+
+def test_every_group_times_its_subjects_against_the_first(tmp_path):
+    tool = load_tool('analysis_tools/benchmark_components.py')
+    out = tmp_path / 'components.json'
+    report = tool.main(['--repeats', '2', '--warmup', '1', '--size', '64', '96',
+                        '--out', str(out)])
+    groups = report['groups']
+    assert set(groups) == set(tool.GROUPS)
+    assert [r['name'].split()[0] for r in groups['conv-32']] == ['conv', 'DR1Conv']
+    assert len(groups['basis']) == 3 and len(groups['blender']) == 4
+    for rows in groups.values():
+        assert rows[0]['ratio_to_first'] == 1.0
+        assert all(r['median_ms'] > 0 for r in rows)
+    assert json.loads(out.read_text())['groups'] == groups
+
+
+def test_training_memory_runs_one_step_per_config_in_its_own_process(synthetic_root):
+    tool = load_tool('analysis_tools/benchmark_components.py')
+    report = tool.main(['--memory', TINY, '--images', osp.join(synthetic_root, 'train') + '/',
+                        '--ann-file', osp.join(synthetic_root, 'annotations',
+                                               'instances_train.json')])
+    (row,) = report['memory']
+    assert row['input_shape'][0] == 2  # batch 2
+    assert row['input_shape'][2:] == [800, 1068]  # 96x128 -> 800x1067, padded to 4
+    assert row['step_mib'] > 0 and row['loss'] > 0

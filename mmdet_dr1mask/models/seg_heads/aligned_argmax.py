@@ -7,21 +7,24 @@ aligned up-sampling: original pixel y lies at input pixel (y + 0.5) * H_i / H_o 
 and input pixel y_i at basis coordinate y_i / stride (basis pixel i sits on input pixel
 stride * i); beyond the first or last basis pixel the edge value.
 
-Speed notes (CPU, measured with the profiler of tools/analysis_tools/benchmark.py):
-``grid_sample`` of all channels is memory-bound and hard to beat; an arg-max over the
-channel dimension via ``max(0)`` takes half the time of ``argmax(0)``; and the
-stuff-only arg-max is needed only where a covered thing gives its pixels back, so it is
-evaluated at those pixels alone (``argmax_at``). Bounding the candidates per basis cell
-(interpolating only channels whose corner maximum can win) was tried and measured slower
-on CPU: its min/max/top-k passes over the C maps cost as much as the resampling saved.
+Only the pixels near a change of the arg-max need resampling. Bilinear interpolation
+is a convex combination of a cell's four corners (basis pixels), so a channel that is
+the largest at all four corners is the largest everywhere inside the cell. The arg-max
+is taken once at the basis resolution; output pixels in cells whose corners agree take
+that channel, and only the pixels of the remaining cells (the segment borders) are
+resampled over all channels (whole rows at once when borders cover most of the image,
+as with untrained weights). The result equals the arg-max of the fully resampled
+logits (up to ties).
 """
-from typing import Sequence
+from typing import Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 MAX_RESAMPLED_VALUES = 1 << 24  # resample in chunks of at most this many values
+# above this fraction of border pixels, resampling whole rows is cheaper than gathering
+DENSE_BORDER_FRACTION = 0.5
 
 
 class AlignedArgmax:
@@ -37,15 +40,18 @@ class AlignedArgmax:
 
     def __init__(self, basis_size: Sequence[int], img_shape: Sequence[int],
                  out_shape: Sequence[int], stride: int, device: torch.device) -> None:
+        self.basis_size = (int(basis_size[0]), int(basis_size[1]))
         self.out_shape = (int(out_shape[0]), int(out_shape[1]))
 
-        def grid(size_out: int, size_in: int, size_basis: int) -> Tensor:
+        def axis(size_out: int, size_in: int, size_basis: int) -> Tuple[Tensor, Tensor]:
             pos = torch.arange(size_out, device=device, dtype=torch.float32) + 0.5
             coord = (pos * size_in / size_out - 0.5) / stride  # basis index coordinate
-            return coord * (2 / max(size_basis - 1, 1)) - 1  # grid_sample, align_corners
+            # the cell (pair of basis pixels lo, lo + 1) each output pixel falls in
+            cell = coord.clamp(0, size_basis - 1).floor().long().clamp(max=max(size_basis - 2, 0))
+            return coord * (2 / max(size_basis - 1, 1)) - 1, cell  # grid_sample, align_corners
 
-        self.gy = grid(self.out_shape[0], img_shape[0], int(basis_size[0]))  # (H_o,)
-        self.gx = grid(self.out_shape[1], img_shape[1], int(basis_size[1]))  # (W_o,)
+        self.gy, self.cell_y = axis(self.out_shape[0], img_shape[0], self.basis_size[0])
+        self.gx, self.cell_x = axis(self.out_shape[1], img_shape[1], self.basis_size[1])
 
     def __call__(self, logits: Tensor) -> Tensor:
         """(H_o, W_o) long: the channel of largest resampled logit at every output pixel.
@@ -53,6 +59,28 @@ class AlignedArgmax:
         Args:
             logits: (C, h, w).
         """
+        best = logits.max(0).indices  # (h, w) arg-max at the basis pixels
+        top, bottom = (best[:-1], best[1:]) if self.basis_size[0] > 1 else (best, best)
+        if self.basis_size[1] > 1:
+            corners = (top[:, :-1], top[:, 1:], bottom[:, :-1], bottom[:, 1:])
+        else:
+            corners = (top, top, bottom, bottom)
+        agree = (corners[0] == corners[1]) & (corners[0] == corners[2]) & \
+            (corners[0] == corners[3])  # (h_c, w_c) one channel wins the whole cell
+
+        def per_pixel(cells: Tensor) -> Tensor:  # (h_c, w_c) -> (H_o, W_o)
+            return cells.index_select(0, self.cell_y).index_select(1, self.cell_x)
+
+        border = ~per_pixel(agree)
+        if border.float().mean() > DENSE_BORDER_FRACTION:
+            return self._dense(logits)
+        winners = per_pixel(corners[0])
+        if border.any():
+            winners[border] = self.argmax_at(logits, border)
+        return winners
+
+    def _dense(self, logits: Tensor) -> Tensor:
+        """(H_o, W_o) arg-max with every channel resampled at every output pixel."""
         out_h, out_w = self.out_shape
         out = torch.empty(self.out_shape, dtype=torch.long, device=logits.device)
         rows = max(1, MAX_RESAMPLED_VALUES // max(logits.size(0) * out_w, 1))

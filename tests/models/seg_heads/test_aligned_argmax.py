@@ -63,3 +63,29 @@ def test_argmax_at_a_subset_of_pixels_matches_the_full_map(monkeypatch):
     expected = resampled(logits, (40, 56), (30, 42), 4).argmax(0)[pixels]
     assert torch.equal(resample.argmax_at(logits, pixels), expected)
     assert resample.argmax_at(logits, torch.zeros(30, 42, dtype=torch.bool)).numel() == 0
+
+
+def test_noise_where_every_cell_is_a_border_still_matches():
+    logits = torch.randn(20, 9, 13, generator=torch.Generator().manual_seed(1))
+    values = resampled(logits, (36, 52), (50, 70), 4)
+    got = AlignedArgmax((9, 13), (36, 52), (50, 70), 4, logits.device)(logits)
+    gap = (values.max(0).values - values.gather(0, got[None])[0])
+    assert (gap < 1e-4).all()
+
+
+def test_only_pixels_of_cells_whose_corners_disagree_are_resampled(monkeypatch):
+    # channel 1 wins left of basis column 5, channel 0 from there on: only the cells
+    # between columns 4 and 5 have corners that disagree
+    logits = torch.zeros(3, 6, 10)
+    logits[0, :, 5:] = 1
+    logits[1, :, :5] = 1
+    resample = AlignedArgmax((6, 10), (24, 40), (24, 40), 4, logits.device)
+    asked = []
+    original = resample.argmax_at
+    monkeypatch.setattr(resample, 'argmax_at',
+                        lambda lg, px: asked.append(px.clone()) or original(lg, px))
+    got = resample(logits)
+    (pixels,) = asked
+    cols = pixels.nonzero()[:, 1].unique().tolist()
+    assert cols == list(range(16, 20))  # input x in [16, 20): basis x in [4, 5)
+    assert (got[:, :18] == 1).all() and (got[:, 18:] == 0).all()  # switch at basis x 4.5

@@ -1,4 +1,5 @@
-"""Training logs: scalars go to TensorBoard when installed; curves plot to PNG."""
+"""Training logs: scalars go to TensorBoard when installed; curves plot to PNG, metrics at
+their iteration."""
 import glob
 import importlib.util
 import os.path as osp
@@ -36,6 +37,7 @@ def test_plot_curve_draws_losses_and_metrics(trained_work_dir, tmp_path):
     log = glob.glob(osp.join(trained_work_dir, '*', 'vis_data', 'scalars.json'))[0]
     series = tool.load_scalars(log)
     assert len(series['loss'][0]) == 4 and 'coco/segm_mAP' in series
+    assert series['coco/segm_mAP'][0] == [4]  # plotted at the iteration it was measured
     out = tool.main(['plot_curve', log, log, '--keys', 'loss', 'loss_mask', 'coco/segm_mAP',
                      '--legend', 'a', 'b', '--out', str(tmp_path / 'c.png')])
     assert cv2.imread(out).shape[0] > 300  # three panels

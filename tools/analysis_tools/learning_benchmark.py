@@ -109,7 +109,7 @@ def apply_recipe(cfg: Config, args: argparse.Namespace) -> Config:
              end=max(1, args.iters // 6)),
         dict(type='MultiStepLR', by_epoch=False, begin=0, end=args.iters,
              milestones=[args.iters * 3 // 4], gamma=0.1)]
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10, log_metric_by_epoch=False)
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False,
                                         interval=args.iters, max_keep_ckpts=1)
     cfg.log_processor = dict(by_epoch=False)

@@ -72,6 +72,9 @@ def test_config_loads_and_builds(rel_path):
     model_cfg.backbone.init_cfg = None  # no weight download in tests
     model = MODELS.build(model_cfg)
     assert type(model).__name__ == cfg.model.type
+    if cfg.model.type == 'KNet':
+        check_knet(model, rel_path)
+        return
 
     head = model.bbox_head
     assert head.embedding_channels == expected_embedding_channels(cfg.model.mask_head)
@@ -98,6 +101,36 @@ def test_config_loads_and_builds(rel_path):
         convs = [type(getattr(model.backbone, f'layer{i}')[0].conv2).__name__
                  for i in range(1, 5)]
         assert convs == ['Conv2d'] + ['ModulatedDeformConv2dPack'] * 3
+
+
+def check_knet(model, rel_path: str) -> None:
+    """The official K-Net-s3 recipe (github.com/ZwwWayne/K-Net configs/det/knet)."""
+    tiny = 'synthetic' in rel_path
+    things, stuff = (3, 4) if tiny else (80, 53)
+    panoptic = 'panoptic' in rel_path
+    head, iters = model.kernel_head, model.iter_head
+    assert (head.num_thing_classes, head.num_stuff_classes) == (things, stuff * panoptic)
+    assert len(iters.stages) == 3 and head.num_proposals == iters.num_proposals == \
+        (20 if tiny else 100)
+    assert all(s.num_classes == things + stuff * panoptic for s in iters.stages)
+    stage = iters.stages[0]
+    weights = (head.loss_seg.loss_weight, head.loss_mask.loss_weight, head.loss_dice.loss_weight,
+               stage.loss_cls.loss_weight, stage.loss_mask.loss_weight,
+               stage.loss_dice.loss_weight)
+    assert weights == (1.0, 1.0, 4.0, 2.0, 1.0, 4.0)
+    assert (head.loss_rank is not None) == (stage.loss_rank is not None) == panoptic
+    if panoptic:
+        assert head.loss_rank.loss_weight == stage.loss_rank.loss_weight == 0.1
+    assert (iters.overlap_thr, iters.instance_score_thr, iters.stuff_score_thr) == \
+        (0.6, 0.3, 0.05)
+    assert iters.stuff_max_area == (64 if tiny and panoptic else 4096)
+    assert model.data_preprocessor.pad_size_divisor == 32
+    if not tiny:
+        cfg = load(rel_path)
+        assert cfg.optim_wrapper.optimizer == dict(type='AdamW', lr=1e-4, weight_decay=0.05)
+        assert cfg.optim_wrapper.clip_grad.max_norm == 1
+        assert cfg.train_cfg.max_epochs == (36 if 'ms-3x' in rel_path else 12)
+        assert cfg.train_dataloader.batch_size == 2  # x 8 GPUs = 16
 
 
 # ------------------------------------------------------------------ train pipeline
@@ -325,7 +358,8 @@ METAFILES = sorted(glob.glob(osp.join(CONFIG_DIR, '*', 'metafile.yml')))
 
 
 def test_metafiles_point_at_existing_configs_and_claim_no_results():
-    assert [osp.basename(osp.dirname(m)) for m in METAFILES] == ['blendmask', 'dr1mask']
+    assert [osp.basename(osp.dirname(m)) for m in METAFILES] == [
+        'blendmask', 'dr1mask', 'knet']
     for metafile in METAFILES:
         with open(metafile) as f:
             meta = yaml.safe_load(f)

@@ -1,0 +1,102 @@
+"""K-Net (tiny configs) on the synthetic data: losses, a few steps of training, prediction
+at several sizes, instance and panoptic outputs in MMDetection's formats."""
+import copy
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from conftest import REPO_ROOT, image_batch, run_model
+from mmdet.evaluation.functional import INSTANCE_OFFSET
+from mmdet.registry import DATASETS, MODELS
+from mmdet.utils import register_all_modules
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+
+import mmdet_dr1mask  # noqa: F401
+
+CONFIGS = {task: osp.join(REPO_ROOT, 'configs', 'knet',
+                         f'knet-s3_r18_fpn_tiny_synthetic{suffix}.py')
+           for task, suffix in (('instance', ''), ('panoptic', '-panoptic'))}
+NUM_THINGS, NUM_STUFF = 3, 4
+register_all_modules()
+
+
+def build(task):
+    torch.manual_seed(0)
+    model = MODELS.build(copy.deepcopy(Config.fromfile(CONFIGS[task]).model))
+    model.init_weights()
+    return model
+
+
+@pytest.fixture(scope='module', params=['instance', 'panoptic'])
+def task_batch(request, synthetic_root):
+    cfg = Config.fromfile(CONFIGS[request.param])
+    cfg.train_dataloader.dataset.data_root = synthetic_root + '/'
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    np.random.seed(0)
+    return request.param, pseudo_collate([dataset[i] for i in range(2)])
+
+
+def test_losses_positive_and_falling_on_synthetic_data(task_batch):
+    task, batch = task_batch
+    model = build(task)
+    optim = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+    totals = []
+    for step in range(8):
+        losses = run_model(model, batch, 'loss')
+        if step == 0:
+            expected = {'init.loss_mask', 'init.loss_dice', 'init.loss_seg'} | {
+                f's{s}.loss_{k}' for s in range(3) for k in ('cls', 'mask', 'dice')}
+            if task == 'panoptic':
+                expected |= {'init.loss_rank'} | {f's{s}.loss_rank' for s in range(3)}
+            assert set(losses) == expected
+            for name, value in losses.items():
+                assert torch.isfinite(value) and value > 0, name
+        total = sum(losses.values())
+        optim.zero_grad()
+        total.backward()
+        optim.step()
+        totals.append(total.item())
+    assert sum(totals[-2:]) < 0.9 * sum(totals[:2]), totals
+
+
+@pytest.mark.parametrize('task', ['instance', 'panoptic'])
+@pytest.mark.parametrize('size,scale', [((64, 96), 1.0), ((97, 131), 1.0), ((32, 48), 2.0)])
+def test_predict_at_any_size(task, size, scale):
+    model = build(task).eval()
+    with torch.no_grad():
+        sample = run_model(model, image_batch(*size, scale), 'predict')[0]
+    pred = sample.pred_instances
+    assert len(pred) == 20  # max_per_img, no score threshold (official)
+    assert pred.masks.shape == (20, *size) and pred.masks.dtype == torch.bool
+    assert pred.bboxes.shape == (20, 4) and (pred.labels < NUM_THINGS).all()
+    assert (pred.scores[:-1] >= pred.scores[1:]).all()
+    if task == 'panoptic':
+        pan = sample.pred_panoptic_seg.sem_seg
+        assert pan.shape == (1, *size)
+        labels = pan % INSTANCE_OFFSET
+        assert ((labels >= 0) & (labels <= NUM_THINGS + NUM_STUFF)).all()
+        assert ((pan >= INSTANCE_OFFSET) == (labels < NUM_THINGS)).all()  # things carry ids
+    else:
+        assert 'pred_panoptic_seg' not in sample
+
+
+@pytest.mark.parametrize('task', ['instance', 'panoptic'])
+def test_no_detections_give_empty_results(task):
+    model = build(task).eval()
+    model.iter_head.score_thr = model.iter_head.instance_score_thr = 1.1
+    with torch.no_grad():
+        sample = run_model(model, image_batch(64, 96), 'predict')[0]
+    pred = sample.pred_instances
+    assert len(pred) == 0 and pred.masks.shape == (0, 64, 96) and pred.bboxes.shape == (0, 4)
+    if task == 'panoptic':
+        assert (sample.pred_panoptic_seg.sem_seg < INSTANCE_OFFSET).all()  # stuff or void
+
+
+def test_predict_without_rescale_is_at_img_shape():
+    model = build('instance').eval()
+    data = model.data_preprocessor(image_batch(40, 60, 1.5), False)
+    with torch.no_grad():
+        sample = model.predict(data['inputs'], data['data_samples'], rescale=False)[0]
+    assert sample.pred_instances.masks.shape[-2:] == (60, 90)

@@ -9,6 +9,7 @@ from mmengine.config import Config
 
 CONFIGS = [osp.join(REPO_ROOT, 'configs', 'dr1mask', 'dr1mask_r50_fpn_1x_coco.py'),
            osp.join(REPO_ROOT, 'configs', 'blendmask', 'blendmask_r50_fpn_1x_coco.py'),
+           osp.join(REPO_ROOT, 'configs', 'knet', 'knet-s3_r50_fpn_1x_coco.py'),
            'mmdet::condinst/condinst_r50_fpn_ms-poly-90k_coco_instance.py']
 SHARED_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'val_evaluator',
                'train_cfg', 'optim_wrapper', 'param_scheduler', 'randomness')
@@ -37,7 +38,7 @@ def test_every_config_gets_the_same_data_schedule_and_backbone(tmp_path):
         for key in SHARED_KEYS:
             assert cfgs[0][key] == cfg[key], key
     # the heads stay each model's own
-    assert [c.model.type for c in cfgs] == ['DR1Mask', 'BlendMask', 'CondInst']
+    assert [c.model.type for c in cfgs] == ['DR1Mask', 'BlendMask', 'KNet', 'CondInst']
 
 
 def test_the_last_evaluation_is_collected_and_a_missing_run_is_an_error(tmp_path):

@@ -1,6 +1,9 @@
 # MMDetection's runtime defaults, plus the import that registers this package.
 _base_ = 'mmdet::_base_/default_runtime.py'
 custom_imports = dict(imports=['mmdet_dr1mask'], allow_failed_imports=False)
-# Our schedules count iterations: log validation metrics at the iteration they were
-# measured (MMEngine's default logs them at the epoch, always 0 in iteration-based loops).
-default_hooks = dict(logger=dict(log_metric_by_epoch=False))
+default_hooks = dict(
+    # Our schedules count iterations: log validation metrics at the iteration they were
+    # measured (MMEngine's default logs them at the epoch, always 0 in iteration-based loops).
+    logger=dict(log_metric_by_epoch=False),
+    # Checkpoints carry the random generators' states: a resumed run continues exactly.
+    random_state=dict(type='RandomStateHook'))

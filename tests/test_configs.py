@@ -139,7 +139,7 @@ def test_train_pipeline_runs_on_synthetic_data(rel_path, synthetic_root):
     """One sample of the config's own train pipeline, on the synthetic instances (or,
     for a panoptic dataset, panoptic) annotations."""
     dataset_cfg = copy.deepcopy(load(rel_path).train_dataloader.dataset)
-    panoptic = dataset_cfg.type == 'CocoPanopticDataset'
+    panoptic = dataset_cfg.type.endswith('CocoPanopticDataset')
     if panoptic:
         dataset_cfg.update(
             ann_file='annotations/panoptic_train.json',

@@ -1,3 +1,4 @@
+from .checked_coco import CheckedCocoDataset, CheckedCocoPanopticDataset
 from .synthetic import (
                         STUFF_CLASSES,
                         SYNTHETIC_INSTANCE_METAINFO,
@@ -7,8 +8,10 @@ from .synthetic import (
                         generate_image,
                         generate_split,
 )
+from .transforms import *  # noqa: F401,F403
 
 __all__ = [
-    'STUFF_CLASSES', 'SYNTHETIC_INSTANCE_METAINFO', 'SYNTHETIC_PANOPTIC_METAINFO',
-    'THING_CLASSES', 'SyntheticConfig', 'generate_image', 'generate_split'
+    'CheckedCocoDataset', 'CheckedCocoPanopticDataset', 'STUFF_CLASSES',
+    'SYNTHETIC_INSTANCE_METAINFO', 'SYNTHETIC_PANOPTIC_METAINFO', 'THING_CLASSES',
+    'SyntheticConfig', 'generate_image', 'generate_split'
 ]

@@ -1,11 +1,14 @@
 # COCO instances with multi-scale training: short side in [640, 800], long side <= 1333
 # (paper Sec. 4.1 and 4.3).
-dataset_type = 'CocoDataset'
+# Checked*: our subclasses that validate the json and name the bad file, field or id
+# (mmdet_dr1mask/datasets). The test pipeline keeps MMDetection's loaders, which
+# DetInferencer and tools/analysis_tools/benchmark.py look for by name.
+dataset_type = 'CheckedCocoDataset'
 data_root = 'data/coco/'
 backend_args = None
 
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='CheckedLoadImageFromFile', backend_args=backend_args),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False),
     dict(type='RandomChoiceResize',
          scales=[(1333, 640), (1333, 672), (1333, 704), (1333, 736), (1333, 768),

@@ -6,4 +6,6 @@ default_hooks = dict(
     # measured (MMEngine's default logs them at the epoch, always 0 in iteration-based loops).
     logger=dict(log_metric_by_epoch=False),
     # Checkpoints carry the random generators' states: a resumed run continues exactly.
-    random_state=dict(type='RandomStateHook'))
+    random_state=dict(type='RandomStateHook'),
+    # The heads' num_classes must match the dataset's classes (named error otherwise).
+    num_classes_check=dict(type='CheckNumClassesHook'))

@@ -12,6 +12,8 @@ param_scheduler = [
 ]
 optim_wrapper = dict(
     type='OptimWrapper',
+    # MMEngine's constructor, naming an unknown optimizer type instead of a TypeError
+    constructor='CheckedOptimWrapperConstructor',
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001))
 auto_scale_lr = dict(enable=False, base_batch_size=16)
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=10000, max_keep_ckpts=3))

@@ -1,0 +1,3 @@
+from .checked_constructor import CheckedOptimWrapperConstructor
+
+__all__ = ['CheckedOptimWrapperConstructor']

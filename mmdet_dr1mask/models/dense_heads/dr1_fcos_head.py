@@ -190,8 +190,10 @@ class DR1FCOSHead(FCOSHead):
 
         pos_bbox, pos_ctr, pos_targets = flat_bbox[pos], flat_ctr[pos], bbox_targets[pos]
         ctr_targets = self.centerness_target(pos_targets)
+        # every rank joins this all-reduce, with or without positives: a rank skipping it
+        # would pair its next collective with the others' (gloo aborts, NCCL hangs)
+        ctr_denorm = max(reduce_mean(ctr_targets.sum().detach()), 1e-6)
         if len(pos) > 0:
-            ctr_denorm = max(reduce_mean(ctr_targets.sum().detach()), 1e-6)
             points = flat_points[pos]
             loss_bbox = self.loss_bbox(
                 self.bbox_coder.decode(points, pos_bbox),

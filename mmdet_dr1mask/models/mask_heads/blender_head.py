@@ -134,13 +134,17 @@ class BlenderHead(BaseModule):
                 pos.bboxes.detach().cpu().numpy(), (self.roi_size, self.roi_size),
                 pos.gt_inds.cpu().numpy(), device=bases.device).to_tensor(
                     dtype=bases.dtype, device=bases.device))
+        # every rank joins this all-reduce, with or without positives (see DR1FCOSHead)
+        weight_sum = torch.cat(weights).sum() if weights else bases.new_zeros(())
+        denorm = max(reduce_mean(weight_sum.detach()), 1e-6)
         if not rois:
-            # no positive anywhere: a zero that still reaches every parameter (DDP)
-            zero = bases.sum() * 0 + sum(p.sum() for p in self.parameters()) * 0
+            # no positive anywhere: a zero that still reaches every parameter (DDP), the
+            # dense head's embedding conv included (through the empty embeddings)
+            zero = bases.sum() * 0 + sum(p.sum() for p in self.parameters()) * 0 + sum(
+                pos.embeddings.sum() for pos in positives) * 0
             return dict(loss_mask=zero)
         logits = self(bases, torch.cat(rois), torch.cat(embeddings))  # (P, S, S)
         weights = torch.cat(weights)
-        denorm = max(reduce_mean(weights.sum().detach()), 1e-6)
         pixels = self.roi_size * self.roi_size
         # per-instance mean BCE, weighted by centerness, over the sum of centernesses
         loss = self.loss_mask(logits.flatten(1), torch.cat(targets).flatten(1),

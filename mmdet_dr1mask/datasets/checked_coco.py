@@ -33,14 +33,15 @@ def _check_bbox(bbox, what: str, ann_file: str) -> None:
         raise ValueError(f'{ann_file}: {what} has bbox {bbox!r}, not [x, y, w, h]')
 
 
-def check_categories(categories: List[dict], classes: Sequence[str], ann_file: str) -> set:
+def check_categories(categories: List[dict], classes: Sequence[str], ann_file: str,
+                     fields: Sequence[str] = CATEGORY_FIELDS) -> set:
     """Check the json's categories against ``metainfo['classes']``.
 
     Returns:
         The category ids of the json.
     """
     for cat in categories:
-        _require(cat, CATEGORY_FIELDS, f'category {cat.get("id", cat)}', ann_file)
+        _require(cat, fields, f'category {cat.get("id", cat)}', ann_file)
     names = {cat['name'] for cat in categories}
     unknown = [c for c in classes if c not in names]
     if unknown:
@@ -50,8 +51,10 @@ def check_categories(categories: List[dict], classes: Sequence[str], ann_file: s
     return {cat['id'] for cat in categories}
 
 
-def check_instances_json(data: dict, ann_file: str, classes: Sequence[str]) -> None:
-    """Validate a COCO instances json (the dict as read from the file)."""
+def check_instances_json(data: dict, ann_file: str, classes: Sequence[str],
+                         with_mask: bool = False) -> None:
+    """Validate a COCO instances json (the dict as read from the file); ``with_mask``:
+    every annotation needs a ``segmentation``."""
     for key in ('images', 'annotations', 'categories'):
         if key not in data:
             raise ValueError(f'{ann_file}: no "{key}" list')
@@ -60,7 +63,8 @@ def check_instances_json(data: dict, ann_file: str, classes: Sequence[str]) -> N
         _require(img, IMAGE_FIELDS, f'image {img.get("id", img.get("file_name"))}', ann_file)
     for ann in data['annotations']:
         what = f'annotation {ann.get("id", "?")} (image {ann.get("image_id", "?")})'
-        _require(ann, INSTANCE_FIELDS, what, ann_file)
+        _require(ann, INSTANCE_FIELDS + (('segmentation',) if with_mask else ()), what,
+                 ann_file)
         _check_bbox(ann['bbox'], what, ann_file)
         if ann['category_id'] not in cat_ids:
             raise ValueError(f'{ann_file}: {what} has category_id {ann["category_id"]}, not '
@@ -78,7 +82,8 @@ def check_panoptic_json(data: dict, ann_file: str, classes: Sequence[str]) -> No
     for key in ('images', 'annotations', 'categories'):
         if key not in data:
             raise ValueError(f'{ann_file}: no "{key}" list')
-    cat_ids = check_categories(data['categories'], classes, ann_file)
+    cat_ids = check_categories(data['categories'], classes, ann_file,
+                               CATEGORY_FIELDS + ('isthing',))
     for img in data['images']:
         _require(img, IMAGE_FIELDS, f'image {img.get("id", img.get("file_name"))}', ann_file)
     for ann in data['annotations']:
@@ -94,14 +99,19 @@ def check_panoptic_json(data: dict, ann_file: str, classes: Sequence[str]) -> No
 
 
 class _CheckedJsonMixin:
-    """Runs ``check_json(dataset, ann_file, classes)`` on the parsed json before
-    pycocotools indexes it (indexing is where a missing field would fail)."""
+    """Runs ``check_json(dataset, ann_file, classes, **check_options())`` on the parsed
+    json before pycocotools indexes it (indexing is where a missing field would fail)."""
 
-    check_json: Callable[[dict, str, Sequence[str]], None]
+    check_json: Callable[..., None]
+
+    def check_options(self) -> dict:
+        """More keyword arguments of ``check_json``."""
+        return {}
 
     def load_data_list(self) -> List[dict]:
         api, check = self.COCOAPI, partial(type(self).check_json, ann_file=self.ann_file,
-                                           classes=self.metainfo['classes'])
+                                           classes=self.metainfo['classes'],
+                                           **self.check_options())
 
         class CheckedAPI(api):
 
@@ -124,10 +134,16 @@ class CheckedCocoDataset(_CheckedJsonMixin, CocoDataset):
         ValueError: naming ``ann_file``, the field and the image or annotation
             id, when a required field is missing, a category id is not one of
             the json's categories, a class of ``metainfo`` is not a category,
-            or a polygon has an odd number of coordinates.
+            or a polygon has an odd number of coordinates; ``segmentation`` is
+            required when the pipeline loads masks.
     """
 
     check_json = staticmethod(check_instances_json)
+
+    def check_options(self) -> dict:
+        # the pipeline is built before the annotations are loaded
+        transforms = getattr(self.pipeline, 'transforms', [])
+        return dict(with_mask=any(getattr(t, 'with_mask', False) for t in transforms))
 
 
 @DATASETS.register_module()

@@ -84,11 +84,18 @@ def test_truncated_jpeg_is_named_not_decoded_grey(root):
 @pytest.mark.parametrize('section,field', [('images', 'file_name'), ('images', 'height'),
                                            ('annotations', 'bbox'),
                                            ('annotations', 'category_id'),
+                                           ('annotations', 'segmentation'),
                                            ('categories', 'name')])
 def test_missing_json_field_is_named(root, section, field):
     edit_json(instances_json(root), lambda d: d[section][0].pop(field))
     with pytest.raises(ValueError, match=rf'instances_train.json: .*\[\'{field}\'\]'):
         build(root)
+
+
+def test_segmentation_is_required_only_when_the_pipeline_loads_masks(root):
+    edit_json(instances_json(root), lambda d: d['annotations'][0].pop('segmentation'))
+    boxes_only = build(root, pipeline=[dict(type='LoadAnnotations', with_bbox=True)])
+    assert len(boxes_only) == 8
 
 
 def test_category_id_outside_the_categories_is_named(root):
@@ -182,6 +189,7 @@ def test_panoptic_png_segment_ids_not_in_the_json_are_named(root):
     (lambda d: d['annotations'][0]['segments_info'][0].update(category_id=77),
      r'segment \d+ of image \d+ has category_id 77'),
     (lambda d: d['annotations'][0].pop('segments_info'), r"\['segments_info'\]"),
+    (lambda d: d['categories'][0].pop('isthing'), r"category 1 lacks .*\['isthing'\]"),
 ])
 def test_bad_panoptic_json_is_named(root, edit, match):
     edit_json(panoptic_json(root), edit)

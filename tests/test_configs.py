@@ -119,6 +119,9 @@ def check_knet(model, rel_path: str) -> None:
                stage.loss_dice.loss_weight)
     assert weights == (1.0, 1.0, 4.0, 2.0, 1.0, 4.0)
     assert (head.loss_rank is not None) == (stage.loss_rank is not None) == panoptic
+    costs = [(type(c).__name__, c.weight) for c in iters.assigner.match_costs]
+    assert costs == [('FocalLossCost', 2.0), ('MaskAgreementCost', 1.0), ('DiceCost', 4.0)]
+    assert [(type(c).__name__, c.weight) for c in head.assigner.match_costs] == costs[1:]
     if panoptic:
         assert head.loss_rank.loss_weight == stage.loss_rank.loss_weight == 0.1
     assert (iters.overlap_thr, iters.instance_score_thr, iters.stuff_score_thr) == \

@@ -5,4 +5,5 @@ from .losses import *  # noqa: F401,F403
 from .mask_heads import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .seg_heads import *  # noqa: F401,F403
+from .task_modules import *  # noqa: F401,F403
 from .utils import *  # noqa: F401,F403

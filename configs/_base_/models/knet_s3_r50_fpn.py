@@ -53,7 +53,7 @@ model = dict(
         assigner=dict(
             type='HungarianAssigner',
             match_costs=[
-                dict(type='CrossEntropyLossCost', weight=1.0, use_sigmoid=True),
+                dict(type='MaskAgreementCost', weight=1.0, pred_act=True),
                 dict(type='DiceCost', weight=4.0, pred_act=True, naive_dice=False)]),
         loss_seg=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
                       loss_weight=1.0),
@@ -89,7 +89,7 @@ model = dict(
             type='HungarianAssigner',
             match_costs=[
                 dict(type='FocalLossCost', weight=2.0),
-                dict(type='CrossEntropyLossCost', weight=1.0, use_sigmoid=True),
+                dict(type='MaskAgreementCost', weight=1.0, pred_act=True),
                 dict(type='DiceCost', weight=4.0, pred_act=True, naive_dice=False)]),
         # inference (official test_cfg): top 100 (kernel, class) pairs, masks at 0.5
         max_per_img=num_proposals,

@@ -19,7 +19,8 @@ Deviations from the official implementation:
   conv-GN-ReLU on each map, binary masks for the kernel features, no feature
   refinement convs); the semantic FPN is a neck of the detector
   (:class:`KNetSemanticFPN`), not a part of this head;
-* matching uses MMDetection's ``HungarianAssigner`` and match costs (see
+* matching uses MMDetection's ``HungarianAssigner`` with the official mask cost
+  (:class:`MaskAgreementCost`) and MMDetection's ``DiceCost`` (see
   ``models/utils/kernel_targets.py``);
 * semantic targets mark every instance's pixels (the official code marks the
   matched ones, i.e. all of them when there are at most N instances).
@@ -77,7 +78,7 @@ class KNetKernelInitHead(BaseModule):
                  norm_cfg: ConfigType = dict(type='GN', num_groups=32, requires_grad=True),
                  assigner: ConfigType = dict(
                      type='HungarianAssigner',
-                     match_costs=[dict(type='CrossEntropyLossCost', weight=1.0),
+                     match_costs=[dict(type='MaskAgreementCost', weight=1.0),
                                   dict(type='DiceCost', weight=4.0, pred_act=True,
                                        naive_dice=False)]),
                  loss_seg: ConfigType = dict(type='FocalLoss', use_sigmoid=True, gamma=2.0,

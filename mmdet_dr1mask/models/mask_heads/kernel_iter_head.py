@@ -18,9 +18,8 @@ image and thresholded at ``mask_thr``; boxes are the masks' bounding boxes.
 Panoptic segmentation merges all kernels (``kernel_panoptic_merge.py``).
 
 Deviations from the official implementation: matching uses MMDetection's
-``HungarianAssigner`` with ``FocalLossCost``, ``DiceCost`` and
-``CrossEntropyLossCost`` (the official mask cost is the mean agreement
-p·t + (1-p)(1-t) of probabilities, not a cross-entropy); an optional
+``HungarianAssigner`` with its ``FocalLossCost`` and ``DiceCost`` and the official
+mask cost (:class:`MaskAgreementCost`) instead of ``MaskHungarianAssigner``; an optional
 ``score_thr`` on instance scores (0, i.e. none, as official); boxes are derived
 from masks (the official results have empty boxes).
 """
@@ -80,7 +79,7 @@ class KernelIterHead(BaseModule):
                  assigner: ConfigType = dict(
                      type='HungarianAssigner',
                      match_costs=[dict(type='FocalLossCost', weight=2.0),
-                                  dict(type='CrossEntropyLossCost', weight=1.0),
+                                  dict(type='MaskAgreementCost', weight=1.0),
                                   dict(type='DiceCost', weight=4.0, pred_act=True,
                                        naive_dice=False)]),
                  max_per_img: int = 100,

@@ -35,7 +35,7 @@ def test_gt_masks_at_stride_pads_resamples_and_splits_stuff():
 
 def test_matching_picks_the_kernel_whose_mask_fits_and_sets_targets():
     assigner = HungarianAssigner(match_costs=[
-        dict(type='FocalLossCost', weight=2.0), dict(type='CrossEntropyLossCost', weight=1.0),
+        dict(type='FocalLossCost', weight=2.0), dict(type='MaskAgreementCost', weight=1.0),
         dict(type='DiceCost', weight=4.0, pred_act=True, naive_dice=False)])
     gt_mask = torch.zeros(1, 8, 8)
     gt_mask[0, 2:6, 2:6] = 1

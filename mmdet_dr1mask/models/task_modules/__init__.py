@@ -1,0 +1,3 @@
+from .match_costs import MaskAgreementCost
+
+__all__ = ['MaskAgreementCost']

@@ -19,7 +19,8 @@ def restore_determinism():
     torch.use_deterministic_algorithms(saved)
 
 
-def train(work_dir: str, data_root: str, max_iters: int, resume: bool = False) -> None:
+def train(work_dir: str, data_root: str, max_iters: int, loader: list,
+          resume: bool = False) -> None:
     args = [TINY, '--work-dir', work_dir] + (['--resume'] if resume else []) + [
         '--cfg-options', *cfg_options_for_data(data_root),
         f'train_cfg.max_iters={max_iters}', 'train_cfg.val_interval=1000',
@@ -27,7 +28,8 @@ def train(work_dir: str, data_root: str, max_iters: int, resume: bool = False) -
         'default_hooks.checkpoint.interval=3', 'randomness.deterministic=True',
         # few positives kept per image: the blender draws them with torch's generator
         'model.mask_head.max_pos_per_img=2',
-        f'visualizer.name=resume_{osp.basename(work_dir)}_{max_iters}']
+        # a visualizer's name must be new to the process, or it keeps an old work_dir
+        f'visualizer.name=resume{work_dir.replace(osp.sep, "_")}_{max_iters}', *loader]
     load_tool('train.py').main(args)
 
 
@@ -44,13 +46,20 @@ def losses_by_iter(work_dir: str) -> dict:
 
 
 @pytest.mark.slow
-def test_resumed_run_gives_the_losses_of_an_uninterrupted_one(synthetic_root, tmp_path,
+@pytest.mark.parametrize('loader', [
+    # the tiny configs' loader: augmentation in this process, epochs of 4 iterations
+    [],
+    # the COCO configs' loader: InfiniteSampler, augmentation in persistent workers
+    ['train_dataloader.sampler.type=InfiniteSampler', 'train_dataloader.num_workers=2',
+     'train_dataloader.persistent_workers=True'],
+], ids=['DefaultSampler', 'InfiniteSampler-workers'])
+def test_resumed_run_gives_the_losses_of_an_uninterrupted_one(synthetic_root, tmp_path, loader,
                                                               restore_determinism):
     whole, parts = str(tmp_path / 'whole'), str(tmp_path / 'parts')
-    train(whole, synthetic_root, 6)
-    train(parts, synthetic_root, 3)  # "interrupted" after iteration 3 (iter_3.pth)
+    train(whole, synthetic_root, 6, loader)
+    train(parts, synthetic_root, 3, loader)  # "interrupted" after iteration 3 (iter_3.pth)
     assert 'random_states' in torch.load(osp.join(parts, 'iter_3.pth'))
-    train(parts, synthetic_root, 6, resume=True)
+    train(parts, synthetic_root, 6, loader, resume=True)
     expected, resumed = losses_by_iter(whole), losses_by_iter(parts)
     assert sorted(resumed) == sorted(expected) == [1, 2, 3, 4, 5, 6]
     for it in (4, 5, 6):

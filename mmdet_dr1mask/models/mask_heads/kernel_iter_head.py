@@ -196,34 +196,32 @@ class KernelIterHead(BaseModule):
         scores, masks = cls_logits.sigmoid(), self.upsample(masks)
         instances, panoptic = [], [] if self.num_stuff_classes else None
         for img_scores, img_masks, meta in zip(scores, masks, batch_img_metas):
-            instances.append(self.predict_instances(img_scores, img_masks, meta, rescale))
+            probs = self.mask_probs(img_masks, meta, rescale)  # (K, H, W), resized once
+            instances.append(self.predict_instances(img_scores, probs))
             if panoptic is not None:
-                panoptic.append(self.predict_panoptic(img_scores, img_masks, meta, rescale))
+                panoptic.append(self.predict_panoptic(img_scores, probs))
         return instances, panoptic
 
-    def predict_instances(self, scores: Tensor, masks: Tensor, meta: dict,
-                          rescale: bool) -> InstanceData:
-        """Top ``max_per_img`` (kernel, thing class) pairs of (K, num_classes) scores
-        and (K, h, w) mask logits of one image."""
+    def predict_instances(self, scores: Tensor, probs: Tensor) -> InstanceData:
+        """Top ``max_per_img`` (kernel, thing class) pairs of one image's (K, num_classes)
+        scores; their masks are the kernels' (K, H, W) probabilities > ``mask_thr``."""
         thing_scores = scores[:self.num_proposals, :self.num_thing_classes]
         top, index = thing_scores.flatten().topk(min(self.max_per_img, thing_scores.numel()))
         keep = top > self.score_thr
         top, index = top[keep], index[keep]
         kernel, labels = index // self.num_thing_classes, index % self.num_thing_classes
-        probs = self.mask_probs(masks[kernel], meta, rescale)  # (n, H, W)
-        bin_masks = probs > self.mask_thr
+        bin_masks = (probs[:self.num_proposals] > self.mask_thr)[kernel]  # (n, H, W)
         return InstanceData(scores=top, labels=labels, masks=bin_masks,
                             bboxes=mask2bbox(bin_masks))
 
-    def predict_panoptic(self, scores: Tensor, masks: Tensor, meta: dict,
-                         rescale: bool) -> PixelData:
-        """The panoptic map of one image from all kernels."""
+    def predict_panoptic(self, scores: Tensor, probs: Tensor) -> PixelData:
+        """The panoptic map of one image from all kernels' scores and probabilities."""
         kernel_score, labels = kernel_scores(scores, self.num_proposals,
                                              self.num_thing_classes)
         panoptic = merge_stuff_thing(
-            self.mask_probs(masks, meta, rescale), labels, kernel_score,
-            self.num_thing_classes, self.num_classes, self.overlap_thr,
-            self.instance_score_thr, self.stuff_score_thr, self.stuff_max_area)
+            probs, labels, kernel_score, self.num_thing_classes, self.num_classes,
+            self.overlap_thr, self.instance_score_thr, self.stuff_score_thr,
+            self.stuff_max_area)
         return PixelData(sem_seg=panoptic[None])
 
     @staticmethod
@@ -232,9 +230,6 @@ class KernelIterHead(BaseModule):
         cropped to ``img_shape``, resized to ``ori_shape`` if ``rescale``."""
         pad_h, pad_w = meta['batch_input_shape']
         h, w = meta['img_shape'][:2]
-        if len(masks) == 0:
-            out = meta['ori_shape'][:2] if rescale else (h, w)
-            return masks.new_zeros((0, *out))
         probs = F.interpolate(masks[None].sigmoid(), (pad_h, pad_w), mode='bilinear',
                               align_corners=False)[..., :h, :w]
         if rescale:

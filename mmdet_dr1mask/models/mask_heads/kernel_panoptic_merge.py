@@ -72,16 +72,20 @@ def merge_stuff_thing(mask_probs: Tensor, labels: Tensor, scores: Tensor,
                           device=mask_probs.device)
     if len(scores) == 0:
         return panoptic
-    owner = (scores[:, None, None] * mask_probs).argmax(dim=0)  # (H, W) kernel index
+    owner = (scores[:, None, None] * mask_probs).max(dim=0).indices  # (H, W) kernel index
+    # pixels each kernel wins, and its own mask's area: fixed before the visit
+    areas = torch.bincount(owner.flatten(), minlength=len(scores)).tolist()  # (K,)
+    own_areas = (mask_probs >= 0.5).flatten(1).sum(dim=1).tolist()  # (K,)
+    score_list, label_list = scores.tolist(), labels.tolist()
     instance_id = 1
     for k in torch.argsort(scores, descending=True).tolist():
-        label, is_thing = int(labels[k]), int(labels[k]) < num_thing_classes
-        if scores[k] < (instance_score_thr if is_thing else stuff_score_thr):
+        label, is_thing = label_list[k], label_list[k] < num_thing_classes
+        if score_list[k] < (instance_score_thr if is_thing else stuff_score_thr):
             continue
-        mask = owner == k
-        area, own_area = int(mask.sum()), int((mask_probs[k] >= 0.5).sum())
+        area, own_area = areas[k], own_areas[k]
         if area == 0 or own_area == 0 or area / own_area < overlap_thr:
             continue
+        mask = owner == k
         if is_thing:
             panoptic[mask] = label + instance_id * INSTANCE_OFFSET
             instance_id += 1

@@ -14,6 +14,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 import mmdet_dr1mask  # noqa: F401
+from mmdet_dr1mask.datasets import SyntheticConfig, generate_split
 
 CONFIGS = {task: osp.join(REPO_ROOT, 'configs', 'knet',
                          f'knet-s3_r18_fpn_tiny_synthetic{suffix}.py')
@@ -90,8 +91,55 @@ def test_no_detections_give_empty_results(task):
         sample = run_model(model, image_batch(64, 96), 'predict')[0]
     pred = sample.pred_instances
     assert len(pred) == 0 and pred.masks.shape == (0, 64, 96) and pred.bboxes.shape == (0, 4)
+    assert pred.masks.dtype == torch.bool and pred.bboxes.dtype == torch.float32
+    assert pred.scores.shape == (0,) and pred.labels.dtype == torch.long
     if task == 'panoptic':
         assert (sample.pred_panoptic_seg.sem_seg < INSTANCE_OFFSET).all()  # stuff or void
+
+
+ODD_SIZES = [(32, 32), (64, 2000)]
+
+
+@pytest.mark.parametrize('task', ['instance', 'panoptic'])
+def test_train_step_on_tiny_elongated_and_unannotated_images(task, tmp_path):
+    """One batch: a 32x32 and a 64x2000 image at their own size, and the 32x32 one
+    without annotations; all losses finite, gradients finite."""
+    root = str(tmp_path) + '/'
+    for split, size in zip(('small', 'long'), ODD_SIZES):
+        generate_split(root, split, 1, seed=1,
+                       cfg=SyntheticConfig(img_size=size, min_things=1, max_things=3))
+    dataset_cfg = Config.fromfile(CONFIGS[task]).train_dataloader.dataset
+    dataset_cfg.pipeline = [t for t in dataset_cfg.pipeline
+                            if t.type not in ('Resize', 'RandomFlip')]
+    samples = []
+    for split in ('small', 'long'):
+        kind = 'panoptic' if task == 'panoptic' else 'instances'
+        prefix = dict(img=f'{split}/', seg=f'annotations/panoptic_{split}/')
+        if task == 'instance':
+            prefix.pop('seg')
+        samples.append(DATASETS.build(dict(
+            dataset_cfg, data_root=root, ann_file=f'annotations/{kind}_{split}.json',
+            data_prefix=prefix, filter_cfg=None))[0])
+    empty = copy.deepcopy(samples[0])
+    empty['data_samples'].gt_instances = empty['data_samples'].gt_instances[:0]
+    model = build(task)
+    losses = run_model(model, pseudo_collate(samples + [empty]), 'loss')
+    assert all(torch.isfinite(v) for v in losses.values()), losses
+    sum(losses.values()).backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+@pytest.mark.parametrize('task', ['instance', 'panoptic'])
+@pytest.mark.parametrize('size', ODD_SIZES)
+def test_predict_on_tiny_and_elongated_images(task, size):
+    model = build(task).eval()
+    with torch.no_grad():
+        sample = run_model(model, image_batch(*size), 'predict')[0]
+    pred = sample.pred_instances
+    assert pred.masks.shape == (20, *size)
+    assert (pred.bboxes[:, 2] <= size[1]).all() and (pred.bboxes[:, 3] <= size[0]).all()
+    if task == 'panoptic':
+        assert sample.pred_panoptic_seg.sem_seg.shape == (1, *size)
 
 
 def test_predict_without_rescale_is_at_img_shape():

@@ -6,16 +6,16 @@ BlendMask are both this wiring with different parts.
 """
 from typing import Dict, List, Optional, Tuple
 
-import torch
 from mmdet.models.detectors import SingleStageDetector
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
-from mmengine.logging import MessageHub
 from torch import Tensor
 
+from .finite_losses import FiniteLossesMixin
 
-class BlenderSegmentor(SingleStageDetector):
+
+class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
     """Dense head + basis + blender (+ auxiliary semantic head).
 
     The dense head's ``context_channels`` and ``embedding_channels`` are filled
@@ -64,27 +64,6 @@ class BlenderSegmentor(SingleStageDetector):
 
     def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> Dict[str, Tensor]:
         return self.instance_losses(batch_inputs, batch_data_samples)[0]
-
-    def parse_losses(self, losses: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, Tensor]]:
-        """MMEngine's sum of the losses, refusing NaN or inf ones.
-
-        ``train_step`` calls this between the forward pass and the optimizer
-        wrapper's backward and step, so raising here stops training before a
-        non-finite loss reaches the weights or the optimizer state.
-
-        Raises:
-            FloatingPointError: naming the iteration (1-based, as in the logs)
-                and every non-finite loss.
-        """
-        loss, log_vars = super().parse_losses(losses)
-        if not torch.isfinite(loss):
-            bad = [f'{name}={value.item()}' for name, value in log_vars.items()
-                   if name != 'loss' and not torch.isfinite(value).all()]
-            it = MessageHub.get_current_instance().get_info('iter')
-            where = f'iteration {it + 1}' if it is not None else 'this iteration'
-            raise FloatingPointError(f'Non-finite loss at {where}: {", ".join(bad)}; '
-                                     'the weights were not updated')
-        return loss, log_vars
 
     def instance_losses(self, batch_inputs: Tensor, batch_data_samples: SampleList
                         ) -> Tuple[Dict[str, Tensor], Tuple[Tensor], InstanceList, Tensor]:

@@ -16,10 +16,11 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
 from ..utils.kernel_targets import gt_masks_at_stride
+from .finite_losses import FiniteLossesMixin
 
 
 @MODELS.register_module()
-class KNet(BaseDetector):
+class KNet(FiniteLossesMixin, BaseDetector):
     """K-Net for instance or (stuff kernels in both heads) panoptic segmentation.
 
     Args:

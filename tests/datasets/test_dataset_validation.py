@@ -62,6 +62,8 @@ def test_corrupt_image_is_named(root):
         f.write(b'this is not a JPEG' * 10)
     with pytest.raises(ValueError, match=f'{osp.basename(path)}: not a readable image'):
         dataset[0]
+    with pytest.raises(ValueError, match=f'{osp.basename(path)}: not a readable image'):
+        CheckedLoadImageFromFile(imdecode_backend='pillow')(dict(img_path=path))
 
 
 def test_truncated_jpeg_is_named_not_decoded_grey(root):

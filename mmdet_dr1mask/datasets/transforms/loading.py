@@ -45,8 +45,11 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
             if jpeg_is_truncated(img_bytes):
                 raise ValueError(f'{filename}: truncated JPEG (no end-of-image marker after '
                                  'the last scan)')
-            img = mmcv.imfrombytes(img_bytes, flag=self.color_type,
-                                   backend=self.imdecode_backend)
+            try:  # cv2 returns None, pillow raises without naming the file
+                img = mmcv.imfrombytes(img_bytes, flag=self.color_type,
+                                       backend=self.imdecode_backend)
+            except Exception as e:
+                raise ValueError(f'{filename}: not a readable image ({e})') from e
             if img is None:
                 raise ValueError(f'{filename}: not a readable image ({len(img_bytes)} bytes)')
         except Exception:

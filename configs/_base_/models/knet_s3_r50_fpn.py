@@ -48,6 +48,7 @@ model = dict(
         num_thing_classes=num_thing_classes,
         num_stuff_classes=num_stuff_classes,
         kernel_init_std=1.0,
+        hard_mask_thr=0.5,  # masks that gather each kernel's features
         norm_cfg=dict(type='GN', num_groups=32, requires_grad=True),
         # the official initial matching has no class scores: mask and dice costs only
         assigner=dict(
@@ -78,6 +79,7 @@ model = dict(
             num_cls_fcs=1,
             num_mask_fcs=1,
             dropout=0.0,
+            hard_mask_thr=0.5,
             kernel_updator=dict(type='KernelUpdator', in_channels=256, feat_channels=256,
                                 out_channels=256),
             loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,

@@ -59,7 +59,8 @@ class KernelIterHead(BaseModule):
         assigner (dict): ``HungarianAssigner`` with class and mask costs.
         max_per_img (int): Instances kept per image. Defaults to 100.
         score_thr (float): Minimum instance score. Defaults to 0.0.
-        mask_thr (float): Threshold of instance mask probabilities. Defaults to 0.5.
+        mask_thr (float): Threshold of mask probabilities: instance masks and, in the
+            panoptic merge, a kernel's own mask. Defaults to 0.5.
         overlap_thr (float): Panoptic: kept fraction of a mask. Defaults to 0.6.
         instance_score_thr (float): Panoptic: thing score. Defaults to 0.3.
         stuff_score_thr (float): Panoptic: stuff score. Defaults to 0.05.
@@ -221,7 +222,7 @@ class KernelIterHead(BaseModule):
         panoptic = merge_stuff_thing(
             probs, labels, kernel_score, self.num_thing_classes, self.num_classes,
             self.overlap_thr, self.instance_score_thr, self.stuff_score_thr,
-            self.stuff_max_area)
+            self.stuff_max_area, self.mask_thr)
         return PixelData(sem_seg=panoptic[None])
 
     @staticmethod

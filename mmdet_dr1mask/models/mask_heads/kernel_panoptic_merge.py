@@ -6,7 +6,7 @@ Thing kernels score their best thing class, stuff kernel ``i`` scores its own
 stuff class. Every pixel goes to the kernel with the highest score × mask
 probability; kernels are then visited by decreasing score and keep their pixels
 only if they pass their score threshold and keep at least ``overlap_thr`` of
-their own mask (probability >= 0.5).
+their own mask (probability >= ``mask_thr``, 0.5).
 
 Output follows MMDetection: ``label + id * INSTANCE_OFFSET`` for things (ids from
 1), the label for stuff, ``num_classes`` (VOID) elsewhere.
@@ -49,7 +49,7 @@ def kernel_scores(cls_scores: Tensor, num_proposals: int,
 def merge_stuff_thing(mask_probs: Tensor, labels: Tensor, scores: Tensor,
                       num_thing_classes: int, num_classes: int, overlap_thr: float = 0.6,
                       instance_score_thr: float = 0.3, stuff_score_thr: float = 0.05,
-                      stuff_max_area: int = 4096) -> Tensor:
+                      stuff_max_area: int = 4096, mask_thr: float = 0.5) -> Tensor:
     """One panoptic map from the masks of all kernels.
 
     Args:
@@ -64,6 +64,8 @@ def merge_stuff_thing(mask_probs: Tensor, labels: Tensor, scores: Tensor,
         stuff_score_thr (float): Minimum score of a stuff class. Defaults to 0.05.
         stuff_max_area (int): Minimum pixel area of a stuff region (named as in
             the official configs). Defaults to 4096.
+        mask_thr (float): Probability from which a pixel is in a kernel's own
+            mask. Defaults to 0.5.
 
     Returns:
         Tensor: (H, W) long panoptic map.
@@ -75,7 +77,7 @@ def merge_stuff_thing(mask_probs: Tensor, labels: Tensor, scores: Tensor,
     owner = (scores[:, None, None] * mask_probs).max(dim=0).indices  # (H, W) kernel index
     # pixels each kernel wins, and its own mask's area: fixed before the visit
     areas = torch.bincount(owner.flatten(), minlength=len(scores)).tolist()  # (K,)
-    own_areas = (mask_probs >= 0.5).flatten(1).sum(dim=1).tolist()  # (K,)
+    own_areas = (mask_probs >= mask_thr).flatten(1).sum(dim=1).tolist()  # (K,)
     score_list, label_list = scores.tolist(), labels.tolist()
     instance_id = 1
     for k in torch.argsort(scores, descending=True).tolist():

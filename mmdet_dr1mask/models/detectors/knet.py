@@ -6,6 +6,18 @@ matching; instance segmentation, or panoptic with stuff kernels.
 
 Follows the official ``KNet`` detector (github.com/ZwwWayne/K-Net,
 knet/det/knet.py), rewritten for MMDetection 3.x.
+
+Deviations from the official implementation:
+
+* the semantic FPN is the detector's ``semantic_fpn`` (officially the
+  ``localization_fpn`` inside the initial kernel head), and the three heads are
+  plain modules, not MMDetection 2.x's RPN / RoI head slots;
+* a panoptic model also returns ``pred_instances`` (the thing kernels' best
+  (kernel, class) pairs), so one evaluation run gives PQ and mask AP; the
+  official panoptic model returns only the panoptic map;
+* the ground truth is resampled to the target stride by
+  :func:`gt_masks_at_stride` from MMDetection 3.x data samples (same bilinear
+  resampling of padded masks as the official ``forward_train``).
 """
 from typing import Dict, List, Tuple
 
@@ -61,6 +73,8 @@ class KNet(FiniteLossesMixin, BaseDetector):
         return self.semantic_fpn(self.neck(self.backbone(batch_inputs)))
 
     def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """Losses of the initial kernels (``init.*``) and of every update stage
+        (``s{s}.*``), with targets at ``mask_assign_stride``."""
         things, stuff = gt_masks_at_stride(
             batch_data_samples, self.mask_assign_stride, self.kernel_head.num_thing_classes,
             with_stuff=self.kernel_head.num_stuff_classes > 0)

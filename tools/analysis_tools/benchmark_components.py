@@ -16,18 +16,20 @@ after padding; FPN P3 is 100x152):
 ``--memory CFG ...`` measures training memory instead: every config runs one training
 step (forward, loss, backward) at batch 2 on images resized to 1333x800, each in a
 fresh process, from random weights. On CUDA it reports ``max_memory_allocated``; on
-CPU the growth of the process's peak resident memory during the step (PyTorch keeps
-no CPU allocator statistics), which includes the allocator's own caching.
+CPU the process's peak resident memory during the step over its resident memory
+before it (PyTorch keeps no CPU allocator statistics; Linux only), which includes the
+allocator's own caching.
 
     python tools/analysis_tools/benchmark_components.py --repeats 30 --out comp.json
     python tools/analysis_tools/benchmark_components.py --memory CFG1 CFG2 \\
         --images IMG_DIR --ann-file COCO.json --out mem.json
 """
 import argparse
+import ctypes
+import ctypes.util
 import datetime
 import json
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -146,6 +148,31 @@ def time_group(subjects: Dict[str, Callable[[], Any]], repeats: int, warmup: int
                  / first) for n, t in times.items()]
 
 
+def _proc_status_bytes(field: str) -> int:
+    """``VmRSS``/``VmHWM`` of this process from /proc/self/status, in bytes."""
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f'{field} not in /proc/self/status')
+
+
+def _reset_cpu_peak() -> int:
+    """Start a CPU peak-memory window; returns the resident bytes at its start.
+
+    Freed heap is handed back to the OS first (glibc ``malloc_trim``), otherwise
+    the step would reuse pages freed by data loading and its growth would read
+    low (even 0). Writing 5 to ``clear_refs`` resets the high-water mark
+    ``VmHWM`` to the current RSS (Linux >= 4.0).
+    """
+    libc = ctypes.util.find_library('c')
+    if libc:
+        ctypes.CDLL(libc).malloc_trim(0)
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')
+    return _proc_status_bytes('VmRSS')
+
+
 def training_memory(config: str, args: argparse.Namespace) -> Dict[str, Any]:
     """One training step of ``config`` at batch ``args.batch_size``, 1333x800 images."""
     from mmdet.datasets import CocoDataset
@@ -170,7 +197,7 @@ def training_memory(config: str, args: argparse.Namespace) -> Dict[str, Any]:
         torch.cuda.reset_peak_memory_stats()
         before = torch.cuda.memory_allocated()
     else:
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        before = _reset_cpu_peak()
     data = model.data_preprocessor(batch, True)
     losses = model(**data, mode='loss')
     loss, _ = model.parse_losses(losses)
@@ -179,9 +206,9 @@ def training_memory(config: str, args: argparse.Namespace) -> Dict[str, Any]:
         torch.cuda.synchronize()
         peak = torch.cuda.max_memory_allocated()
     else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        peak = _proc_status_bytes('VmHWM')
     return dict(config=config, input_shape=list(data['inputs'].shape),
-                measure='cuda max_memory_allocated' if cuda else 'growth of peak RSS',
+                measure='cuda max_memory_allocated' if cuda else 'peak RSS over RSS before',
                 step_mib=(peak - before) / 2**20, loss=float(loss))
 
 

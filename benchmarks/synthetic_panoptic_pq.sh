@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Panoptic DR1Mask vs two-branch panoptic BlendMask, tiny models trained the same way on
-# the synthetic shapes dataset (CPU, minutes): PQ, PQ_th, PQ_st and mask AP of each.
+# Panoptic DR1Mask vs two-branch panoptic BlendMask and K-Net, tiny models trained the same
+# way on the synthetic shapes dataset (CPU, minutes): PQ, PQ_th, PQ_st and mask AP of each.
 #
 #   bash benchmarks/synthetic_panoptic_pq.sh [WORK_DIR] [ITERS]
 #
 # Writes the dataset (128 train / 32 val images of 192x256, seed 0) to WORK_DIR/data, trains
-# configs/{dr1mask,blendmask}/*_r18_fpn_tiny_synthetic-panoptic.py for ITERS iterations
-# (default 600, batch 4, lr 0.01, lr / 10 at 5/6) and evaluates both on the val split.
+# configs/{dr1mask,blendmask,knet}/*_r18_fpn_tiny_synthetic-panoptic.py for ITERS iterations
+# (default 600, batch 4, lr / 10 at 5/6; SGD lr 0.01, K-Net its own AdamW lr 1e-3) and
+# evaluates each on the val split.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK_DIR=${1:-work_dirs/synthetic_panoptic_pq}
@@ -17,8 +18,10 @@ DATA="$WORK_DIR/data/"
 "$PY" tools/misc/generate_synthetic_dataset.py "$DATA" --splits train:128 val:32 \
   --img-size 192 256 --max-things 6 --crowd-prob 0.2 --void-prob 0.2 --seed 0
 
-for config in configs/dr1mask/dr1mask_r18_fpn_tiny_synthetic-panoptic.py \
-              configs/blendmask/blendmask_r18_fpn_tiny_synthetic-panoptic.py; do
+CONFIGS=(configs/dr1mask/dr1mask_r18_fpn_tiny_synthetic-panoptic.py
+         configs/blendmask/blendmask_r18_fpn_tiny_synthetic-panoptic.py
+         configs/knet/knet-s3_r18_fpn_tiny_synthetic-panoptic.py)
+for config in "${CONFIGS[@]}"; do
   name=$(basename "$config" .py)
   "$PY" tools/train.py "$config" --work-dir "$WORK_DIR/$name" --cfg-options \
     train_cfg.max_iters="$ITERS" train_cfg.val_interval="$ITERS" \
@@ -32,7 +35,8 @@ for config in configs/dr1mask/dr1mask_r18_fpn_tiny_synthetic-panoptic.py \
 done
 
 # the last evaluation of each run
-for config in dr1mask_r18_fpn_tiny_synthetic-panoptic blendmask_r18_fpn_tiny_synthetic-panoptic; do
+for config in "${CONFIGS[@]}"; do
+  config=$(basename "$config" .py)
   log=$(ls -t "$WORK_DIR/$config"/*/vis_data/scalars.json | head -1)
   "$PY" - "$config" "$log" <<'PY'
 import json, sys

@@ -46,6 +46,7 @@ class DR1Mask(BlenderSegmentor):
         results, _, bases = self.predict_instances(batch_inputs, batch_data_samples, rescale)
         if self.panoptic_head is not None:
             things = [InstanceData(labels=r.labels, scores=r.scores, masks=r.masks,
+                                   bboxes=r.bboxes,
                                    embeddings=self.mask_head.vector_embeddings(r.embeddings))
                       for r in results]
             metas = [s.metainfo for s in batch_data_samples]

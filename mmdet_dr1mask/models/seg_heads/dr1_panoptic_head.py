@@ -16,6 +16,11 @@ thing columns are dynamic, one per instance:
   go to the best stuff class), stuff regions under ``stuff_area_limit`` pixels
   become void.
 
+``things_in_boxes`` (off by default, not in the paper) confines each thing channel to
+its detected box at inference. A thing channel is a global 1×1 filter, so two objects
+that look alike score alike everywhere and one can take the other's pixels; the box
+restores the locality that the RoI-based instance masks have (docs/benchmarks.md §5).
+
 Output follows MMDetection: ``pred_panoptic_seg.sem_seg`` (1, H, W) holds
 ``label + id * INSTANCE_OFFSET`` for things (ids from 1), the label for stuff
 and ``num_classes`` (VOID) elsewhere.
@@ -48,6 +53,8 @@ class DR1PanopticHead(BaseModule):
             fraction of its own instance mask.
         stuff_area_limit: stuff segments smaller than this (original image
             pixels) become void.
+        things_in_boxes: at inference a thing channel only competes inside its
+            detected box (an extension beyond the paper, see the module doc).
         ignore_index: void label of ``gt_sem_seg``.
         loss_panoptic: the per-pixel loss over stuff + thing channels.
         init_cfg: MMEngine init config.
@@ -61,6 +68,7 @@ class DR1PanopticHead(BaseModule):
                  score_thr: float = 0.4,
                  overlap_thr: float = 0.5,
                  stuff_area_limit: int = 4096,
+                 things_in_boxes: bool = False,
                  ignore_index: int = 255,
                  loss_panoptic: ConfigType = dict(
                      type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
@@ -74,6 +82,7 @@ class DR1PanopticHead(BaseModule):
         self.score_thr = score_thr
         self.overlap_thr = overlap_thr
         self.stuff_area_limit = stuff_area_limit
+        self.things_in_boxes = things_in_boxes
         self.ignore_index = ignore_index
         self.conv_stuff = nn.Conv2d(in_channels, num_stuff_classes, 1, bias=False)  # W_stuff
         self.loss_panoptic = MODELS.build(loss_panoptic)
@@ -152,8 +161,9 @@ class DR1PanopticHead(BaseModule):
         Args:
             bases: (N, D, H, W) basis F.
             results_list: per image detections sorted by score, with ``labels``,
-                ``scores``, ``masks`` (K, H_o, W_o) at the output size and
-                ``embeddings`` (K, D).
+                ``scores``, ``masks`` (K, H_o, W_o) at the output size,
+                ``embeddings`` (K, D) and, with ``things_in_boxes``, ``bboxes``
+                (K, 4) at the output size.
             batch_img_metas: ``img_shape`` and ``ori_shape`` of each image.
             rescale: maps at the original image size (else the network input size).
 
@@ -168,6 +178,10 @@ class DR1PanopticHead(BaseModule):
             areas = dets.masks.flatten(1).view(torch.uint8).sum(1, dtype=torch.int32)[keep]
             labels = dets.labels[keep]
             logits = self(img_bases, dets.embeddings[keep])
+            if self.things_in_boxes:
+                scale = meta['scale_factor'] if rescale else (1.0, 1.0)
+                confine_to_boxes(logits[self.num_stuff_classes:], dets.bboxes[keep], scale,
+                                 self.basis_stride)
             out_shape = meta['ori_shape' if rescale else 'img_shape'][:2]
             resample = AlignedArgmax(logits.shape[-2:], meta['img_shape'][:2], out_shape,
                                      self.basis_stride, logits.device)
@@ -197,6 +211,32 @@ def mean_embeddings(gt_inds: Tensor, embeddings: Tensor, num_gts: int) -> Tuple[
     counts = torch.bincount(gt_inds, minlength=num_gts)
     kept = counts.nonzero().flatten()
     return sums[kept] / counts[kept, None].to(embeddings.dtype), kept
+
+
+def confine_to_boxes(thing_logits: Tensor, bboxes: Tensor, scale_factor: Sequence[float],
+                     stride: int) -> None:
+    """In place: each thing's logits outside its box become a large negative value.
+
+    Args:
+        thing_logits: (K, H, W) thing channels on the basis grid; basis pixel i
+            sits on input pixel ``stride * i`` (aligned).
+        bboxes: (K, 4) x1, y1, x2, y2 at the output size.
+        scale_factor: (w, h) output -> network input scale.
+        stride: basis stride.
+    """
+    if len(bboxes) == 0:
+        return
+    k, h, w = thing_logits.shape
+    # the box in basis coordinates, grown by one cell so that the resampled edge
+    # (bilinear between cells) still reaches the box border
+    boxes = bboxes.to(thing_logits.device, torch.float32) * bboxes.new_tensor(
+        scale_factor, dtype=torch.float32).repeat(2).to(thing_logits.device) / stride
+    xs = torch.arange(w, device=thing_logits.device, dtype=torch.float32)
+    ys = torch.arange(h, device=thing_logits.device, dtype=torch.float32)
+    in_x = (xs >= boxes[:, :1] - 1) & (xs <= boxes[:, 2:3] + 1)  # (K, W)
+    in_y = (ys >= boxes[:, 1:2] - 1) & (ys <= boxes[:, 3:4] + 1)  # (K, H)
+    outside = ~(in_y[:, :, None] & in_x[:, None, :])
+    thing_logits.masked_fill_(outside, torch.finfo(thing_logits.dtype).min / 4)
 
 
 def covered_things(channels: Tensor, thing_areas: Tensor, num_stuff: int,

@@ -43,6 +43,8 @@ def tiny_cfg(kind):
             num_stuff_classes=NUM_STUFF,
             test_cfg=dict(mask_overlap=0.4, stuff_area_limit=64))
         model.instance_score_thr = 0.45
+    elif kind == 'DR1Mask-boxes':
+        cfg.model.panoptic_head.things_in_boxes = True
     return cfg
 
 
@@ -120,6 +122,32 @@ def test_predict_panoptic_and_instances_at_any_size(kind, size, scale, score_thr
         assert (pan < INSTANCE_OFFSET).all()  # stuff (or void) only
     else:
         assert len(pred) > 0
+
+
+@pytest.mark.parametrize('size,scale', [((97, 131), 1.0), ((64, 400), 0.5)])
+def test_things_confined_to_boxes_stay_inside_their_detected_boxes(size, scale):
+    model = build('DR1Mask-boxes').eval()
+    set_score_thr(model, 'DR1Mask', 0.0)
+    batch = image_batch(*size, scale)
+    with torch.no_grad():
+        top = run_model(model, batch, 'predict')[0].pred_instances
+        # only the best detection becomes a thing: its pixels must lie in its box,
+        # up to the one basis cell (4 input pixels) by which the box is grown
+        model.panoptic_head.score_thr = float(top.scores.max())
+        # and its logits beat the stuff logits at every basis pixel
+        head = model.panoptic_head
+        head.register_forward_hook(
+            lambda mod, args, out: torch.cat([out[:NUM_STUFF] - 1, out[NUM_STUFF:].abs()]))
+        head.overlap_thr = 0.0
+        sample = run_model(model, batch, 'predict')[0]
+    pan = sample.pred_panoptic_seg.sem_seg[0]
+    assert pan.shape == size
+    x1, y1, x2, y2 = sample.pred_instances.bboxes[0].tolist()
+    margin = 4 / scale + 1
+    ys, xs = (pan // INSTANCE_OFFSET > 0).nonzero(as_tuple=True)
+    assert len(ys) > 0
+    assert xs.min() >= x1 - margin and xs.max() <= x2 + margin
+    assert ys.min() >= y1 - margin and ys.max() <= y2 + margin
 
 
 def test_blendmask_panoptic_needs_both_heads():

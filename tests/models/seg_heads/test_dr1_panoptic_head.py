@@ -1,4 +1,5 @@
-"""DR1PanopticHead: Eq. 9 weights, target maps, aligned arg-max, panoptic encoding."""
+"""DR1PanopticHead: Eq. 9 weights, target maps, aligned arg-max, panoptic encoding,
+the optional box confinement of thing channels."""
 import numpy as np
 import pytest
 import torch
@@ -10,6 +11,7 @@ from mmengine.structures import InstanceData, PixelData
 from mmdet_dr1mask.models.seg_heads import DR1PanopticHead
 from mmdet_dr1mask.models.seg_heads.aligned_argmax import AlignedArgmax
 from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import (
+    confine_to_boxes,
     covered_things,
     encode_panoptic,
     mean_embeddings,
@@ -126,3 +128,40 @@ def test_predict_outputs_mmdetection_panoptic_maps(num_dets, rescale):
     assert max(ids) <= min(num_dets, 2)  # the 0.1-score detection never becomes a thing
     if num_dets == 0:
         assert (pan < INSTANCE_OFFSET).all() and (pan >= T).all()
+
+
+@pytest.mark.parametrize('things_in_boxes', [False, True])
+def test_things_in_boxes_separates_look_alike_instances(things_in_boxes):
+    # two detections with the same embedding score the same at every basis pixel:
+    # the global thing channels tie and the first takes both objects, unless each
+    # channel is confined to its own box
+    head = DR1PanopticHead(in_channels=1, num_things_classes=T, num_stuff_classes=S,
+                           score_thr=0.3, stuff_area_limit=0, things_in_boxes=things_in_boxes)
+    torch.nn.init.zeros_(head.conv_stuff.weight)
+    h, w = 20, 28  # original size; the network input is twice as large
+    boxes = torch.tensor([[0., 0., 10., 20.], [18., 0., 28., 20.]])
+    masks = torch.zeros(2, h, w, dtype=torch.bool)
+    masks[0, :, :10] = masks[1, :, 18:] = True
+    dets = InstanceData(labels=torch.tensor([0, 1]), scores=torch.tensor([0.9, 0.8]),
+                        masks=masks, bboxes=boxes, embeddings=torch.full((2, 1), 5.))
+    meta = dict(img_shape=(40, 56), ori_shape=(h, w), scale_factor=(2.0, 2.0))
+    pan = head.predict(torch.ones(1, 1, 10, 14), [dets], [meta])[0].sem_seg[0]
+    if things_in_boxes:
+        assert (pan[:, :8] == 0 + 1 * INSTANCE_OFFSET).all()
+        assert (pan[:, 20:] == 1 + 2 * INSTANCE_OFFSET).all()
+        assert (pan[:, 12:16] < INSTANCE_OFFSET).all()  # between the boxes: stuff
+    else:
+        assert (pan == 0 + 1 * INSTANCE_OFFSET).all()
+
+
+def test_confine_to_boxes_scales_boxes_to_the_basis_grid_and_accepts_none():
+    logits = torch.zeros(1, 10, 14)
+    # output box x 4..8, y 2..6 -> input (x2) 8..16, 4..12 -> basis (/4) 2..4, 1..3
+    confine_to_boxes(logits, torch.tensor([[4., 2., 8., 6.]]), (2.0, 2.0), 4)
+    inside = (logits[0] == 0).nonzero()
+    assert inside[:, 0].min() == 0 and inside[:, 0].max() == 4  # rows 1..3 grown by 1
+    assert inside[:, 1].min() == 1 and inside[:, 1].max() == 5  # cols 2..4 grown by 1
+    assert (logits[0, 6:] < -1e30).all()
+    empty = torch.zeros(0, 10, 14)
+    confine_to_boxes(empty, torch.zeros(0, 4), (1.0, 1.0), 4)
+    assert empty.shape == (0, 10, 14)

@@ -51,3 +51,20 @@ def test_the_last_evaluation_is_collected_and_a_missing_run_is_an_error(tmp_path
                dict(loss=1.0, iter=40), dict({'coco/segm_mAP': 0.2}, step=60)]
     log.write_text('\n'.join(json.dumps(r) for r in records))
     assert tool.last_scalars(str(tmp_path))['coco/segm_mAP'] == 0.2
+
+
+def test_table_shows_final_aps_and_the_mean_first_and_last_losses(tmp_path):
+    tool = load_tool('analysis_tools/learning_table.py')
+    log = tmp_path / 'scalars.json'
+    records = [dict(loss=v, lr=0.01, iter=i) for i, v in enumerate([6., 5., 4., 3., 2., 1.])]
+    records.insert(3, {'coco/segm_mAP': 0.1, 'step': 3})  # evaluations are skipped
+    log.write_text('\n'.join(json.dumps(r) for r in records))
+    summary = tmp_path / 'summary.json'
+    summary.write_text(json.dumps(dict(runs=[
+        {'model': 'm', 'log': str(log), 'coco/bbox_mAP': 0.25, 'coco/bbox_mAP_50': 0.5,
+         'coco/segm_mAP': 0.125}])))
+    table = tool.main([str(summary), '--window', '2'])
+    assert table.splitlines()[-1] == '| m | 0.250 | 0.500 | 0.125 | - | 5.50 → 1.50 |'
+    log.write_text(json.dumps({'coco/segm_mAP': 0.1}))
+    with pytest.raises(ValueError, match='no training loss'):
+        tool.main([str(summary)])

@@ -7,7 +7,8 @@
 # Writes the dataset (128 train / 32 val images of 192x256, seed 0) to WORK_DIR/data, trains
 # configs/{dr1mask,blendmask,knet}/*_r18_fpn_tiny_synthetic-panoptic.py for ITERS iterations
 # (default 600, batch 4, lr / 10 at 5/6; SGD lr 0.01, K-Net its own AdamW lr 1e-3) and
-# evaluates each on the val split.
+# evaluates each on the val split; DR1Mask is evaluated a second time with its thing
+# channels confined to their boxes (`things_in_boxes`, not in the paper).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK_DIR=${1:-work_dirs/synthetic_panoptic_pq}
@@ -34,11 +35,26 @@ for config in "${CONFIGS[@]}"; do
     default_hooks.checkpoint.interval="$ITERS"
 done
 
+# DR1Mask's checkpoint once more with each thing channel confined to its box (not in the
+# paper; DR1PanopticHead(things_in_boxes=True), inference only)
+DR1=dr1mask_r18_fpn_tiny_synthetic-panoptic
+"$PY" tools/test.py "$WORK_DIR/$DR1/$DR1.py" "$WORK_DIR/$DR1/iter_$ITERS.pth" \
+  --work-dir "$WORK_DIR/$DR1/things-in-boxes" --cfg-options \
+  model.panoptic_head.things_in_boxes=True test_dataloader.dataset.data_root="$DATA" \
+  test_evaluator.0.ann_file="${DATA}annotations/panoptic_val.json" \
+  test_evaluator.0.seg_prefix="${DATA}annotations/panoptic_val/" \
+  test_evaluator.1.ann_file="${DATA}annotations/instances_val.json"
+
 # the last evaluation of each run
-for config in "${CONFIGS[@]}"; do
-  config=$(basename "$config" .py)
-  log=$(ls -t "$WORK_DIR/$config"/*/vis_data/scalars.json | head -1)
-  "$PY" - "$config" "$log" <<'PY'
+for run in "${CONFIGS[@]}" things-in-boxes; do
+  if [[ $run == things-in-boxes ]]; then
+    name=$DR1+things-in-boxes
+    log=$(ls -t "$WORK_DIR/$DR1/things-in-boxes"/*/*.json | head -1)
+  else
+    name=$(basename "$run" .py)
+    log=$(ls -t "$WORK_DIR/$name"/*/vis_data/scalars.json | head -1)
+  fi
+  "$PY" - "$name" "$log" <<'PY'
 import json, sys
 name, log = sys.argv[1], sys.argv[2]
 last = [json.loads(l) for l in open(log) if 'coco_panoptic/PQ' in l][-1]

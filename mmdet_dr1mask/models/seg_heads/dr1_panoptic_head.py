@@ -224,18 +224,17 @@ def confine_to_boxes(thing_logits: Tensor, bboxes: Tensor, scale_factor: Sequenc
         scale_factor: (w, h) output -> network input scale.
         stride: basis stride.
     """
-    if len(bboxes) == 0:
-        return
-    k, h, w = thing_logits.shape
+    h, w = thing_logits.shape[-2:]
     # the box in basis coordinates, grown by one cell so that the resampled edge
     # (bilinear between cells) still reaches the box border
-    boxes = bboxes.to(thing_logits.device, torch.float32) * bboxes.new_tensor(
-        scale_factor, dtype=torch.float32).repeat(2).to(thing_logits.device) / stride
-    xs = torch.arange(w, device=thing_logits.device, dtype=torch.float32)
-    ys = torch.arange(h, device=thing_logits.device, dtype=torch.float32)
+    boxes = bboxes.float() * bboxes.new_tensor(scale_factor).float().repeat(2) / stride
+    xs = torch.arange(w, device=boxes.device, dtype=boxes.dtype)
+    ys = torch.arange(h, device=boxes.device, dtype=boxes.dtype)
     in_x = (xs >= boxes[:, :1] - 1) & (xs <= boxes[:, 2:3] + 1)  # (K, W)
     in_y = (ys >= boxes[:, 1:2] - 1) & (ys <= boxes[:, 3:4] + 1)  # (K, H)
     outside = ~(in_y[:, :, None] & in_x[:, None, :])
+    # finite, unlike -inf, so that a zero bilinear weight on it gives 0 and not NaN; a
+    # quarter of the minimum so that weighted sums of it cannot overflow
     thing_logits.masked_fill_(outside, torch.finfo(thing_logits.dtype).min / 4)
 
 

@@ -15,20 +15,14 @@ WORK_DIR=${1:-work_dirs/synthetic_panoptic_pq}
 ITERS=${2:-600}
 PY=${PY:-.venv/bin/python}
 DATA="$WORK_DIR/data/"
+source benchmarks/synthetic_common.sh
 DR1=dr1mask_r18_fpn_tiny_synthetic-panoptic
 BLEND=blendmask_r18_fpn_tiny_synthetic-panoptic
-EVAL=(test_dataloader.dataset.data_root="$DATA"
-      test_evaluator.0.ann_file="${DATA}annotations/panoptic_val.json"
-      test_evaluator.0.seg_prefix="${DATA}annotations/panoptic_val/"
-      test_evaluator.1.ann_file="${DATA}annotations/instances_val.json")
-WIDE=(model.basis_head.channels=32 model.mask_head.basis_channels=32
-      model.panoptic_head.in_channels=32)
 
-evaluate() {  # RUN_NAME OUT_NAME [CFG_OPTION...]
+evaluate() {  # RUN_NAME OUT_NAME [CFG_OPTION...]: RUN_NAME's checkpoint, results in OUT_NAME
   local run=$1 out=$2
   shift 2
-  "$PY" tools/test.py "$WORK_DIR/$run/$run.py" "$WORK_DIR/$run/iter_$ITERS.pth" \
-    --work-dir "$WORK_DIR/diagnostics/$out" --cfg-options "${EVAL[@]}" "$@"
+  test_tiny "$WORK_DIR/$run" "$run" "$WORK_DIR/diagnostics/$out" "$@"
 }
 
 evaluate "$DR1" d8  # as trained: the defaults of the config
@@ -43,29 +37,17 @@ evaluate "$BLEND" blendmask_score0.2 model.instance_score_thr=0.2
 # the same DR1Mask with a 32-channel basis and embedding
 WIDE_RUN=${DR1}_d32
 if [[ ! -f "$WORK_DIR/$WIDE_RUN/iter_$ITERS.pth" ]]; then
-  "$PY" tools/train.py "configs/dr1mask/$DR1.py" --work-dir "$WORK_DIR/$WIDE_RUN" \
-    --cfg-options "${WIDE[@]}" train_cfg.max_iters="$ITERS" train_cfg.val_interval="$ITERS" \
-    param_scheduler.1.end="$ITERS" "param_scheduler.1.milestones=[$((ITERS * 5 / 6))]" \
-    train_dataloader.dataset.data_root="$DATA" val_dataloader.dataset.data_root="$DATA" \
-    test_dataloader.dataset.data_root="$DATA" \
-    val_evaluator.0.ann_file="${DATA}annotations/panoptic_val.json" \
-    val_evaluator.0.seg_prefix="${DATA}annotations/panoptic_val/" \
-    val_evaluator.1.ann_file="${DATA}annotations/instances_val.json" \
-    default_hooks.checkpoint.interval="$ITERS"
+  train_tiny "configs/dr1mask/$DR1.py" "$WORK_DIR/$WIDE_RUN" model.basis_head.channels=32 \
+    model.mask_head.basis_channels=32 model.panoptic_head.in_channels=32
 fi
 # train.py saved the config as trained under the config's name; evaluate() wants the run's
 cp "$WORK_DIR/$WIDE_RUN/$DR1.py" "$WORK_DIR/$WIDE_RUN/$WIDE_RUN.py"
 evaluate "$WIDE_RUN" d32
 evaluate "$WIDE_RUN" d32_things-in-boxes model.panoptic_head.things_in_boxes=True
 
-for out in d8 d8_things-in-boxes blendmask d8_overlap0.3 d8_score0.5 d8_score0.2 d8_score0.1 blendmask_score0.2 d32 \
-           d32_things-in-boxes; do
-  log=$(ls -t "$WORK_DIR/diagnostics/$out"/*/*.json | head -1)
-  "$PY" - "$out" "$log" <<'PY'
-import json, sys
-name, log = sys.argv[1], sys.argv[2]
-last = [json.loads(l) for l in open(log) if 'coco_panoptic/PQ' in l][-1]
-keys = ['PQ', 'PQ_th', 'SQ_th', 'RQ_th', 'PQ_st']
-print(name, ' '.join(f'{k}={last["coco_panoptic/" + k]:.3f}' for k in keys))
-PY
+for out in d8 d8_things-in-boxes blendmask d8_overlap0.3 d8_score0.5 d8_score0.2 d8_score0.1 \
+           blendmask_score0.2 d32 d32_things-in-boxes; do
+  print_metrics "$out" "$(ls -t "$WORK_DIR/diagnostics/$out"/*/*.json | head -1)" \
+    coco_panoptic/PQ coco_panoptic/PQ_th coco_panoptic/SQ_th coco_panoptic/RQ_th \
+    coco_panoptic/PQ_st
 done

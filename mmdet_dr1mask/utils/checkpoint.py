@@ -12,8 +12,14 @@ Rather than turning ``weights_only`` off for every file (which lets a
 checkpoint run arbitrary code), this adds exactly those types to torch's
 allow-list. ``getattr`` itself is not allowed (chained, it reaches any object);
 in its place the unpickler gets :func:`history_buffer_method`, which can only
-look up HistoryBuffer's own public methods. Importing ``mmdet_dr1mask`` does
-the registration, so every config with
+look up HistoryBuffer's own public methods. Likewise ``bytes``: ``torch.save``
+writes pickle protocol 2, where an empty ``bytes`` object (the data of an empty
+array, e.g. a HistoryBuffer never updated) is the call ``bytes()``; the
+unpickler gets :func:`empty_bytes`, not ``bytes`` itself, whose ``bytes(n)``
+would allocate whatever a file asks for. numpy's helpers are allowed under both
+the names numpy 1.x (``numpy.core``) and 2.x (``numpy._core``) pickle them with,
+so a checkpoint written under either loads under the other. Importing
+``mmdet_dr1mask`` does the registration, so every config with
 ``custom_imports=dict(imports=['mmdet_dr1mask'])`` loads its checkpoints.
 """
 import importlib
@@ -42,21 +48,47 @@ def history_buffer_method(owner: type, name: str) -> Callable:
     return method
 
 
-def mmengine_checkpoint_globals() -> List[SafeGlobal]:
-    """The non-tensor globals found in checkpoints written by MMEngine's runner."""
-    # Pickles name numpy's helpers by module path: numpy.core in 1.x, numpy._core in 2.x.
+def empty_bytes(*args: object) -> bytes:
+    """``bytes`` restricted to what numpy's pickles use: ``bytes()``, the empty object.
+
+    Protocol 2 pickles a non-empty ``bytes`` as ``_codecs.encode(str, 'latin1')``
+    (allowed by torch) and only the empty one as a call of ``bytes``.
+
+    Raises:
+        pickle.UnpicklingError: for any argument (``bytes(n)`` allocates n bytes).
+    """
+    if args:
+        raise pickle.UnpicklingError(
+            f'checkpoint asks for bytes() with {len(args)} argument(s); only bytes(), the '
+            'empty object of protocol-2 pickles, is allowed when loading with weights_only=True')
+    return b''
+
+
+def numpy_checkpoint_globals() -> List[SafeGlobal]:
+    """The globals of pickled numpy arrays, scalars and dtypes, for numpy 1.x and 2.x."""
     multiarray = importlib.import_module(
         'numpy.core.multiarray' if np.__version__.startswith('1.') else 'numpy._core.multiarray')
-    numpy_globals: List[SafeGlobal] = [np.ndarray, np.dtype, multiarray._reconstruct,
-                                       multiarray.scalar]
-    # The dtype classes (Float64DType, Int64DType, ...) pickled with np.dtype objects.
-    numpy_globals += [type(np.dtype(t)) for t in (
+    # A pickle names the module of the numpy that wrote it, whichever numpy loads it.
+    helpers: List[SafeGlobal] = [
+        (helper, f'{module}.multiarray.{helper.__name__}')
+        for helper in (multiarray._reconstruct, multiarray.scalar)
+        for module in ('numpy.core', 'numpy._core')]
+    # torch applies a pickled state (BUILD) only to instances of listed types, and a dtype
+    # is an instance of its class (Float64DType, ...).
+    dtype_classes = [type(np.dtype(t)) for t in (
         np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
         np.uint64, np.float16, np.float32, np.float64, np.str_)]
+    return [np.ndarray, np.dtype, *helpers, *dtype_classes]
+
+
+def mmengine_checkpoint_globals() -> List[SafeGlobal]:
+    """The non-tensor globals found in checkpoints written by MMEngine's runner."""
     # torch.save writes pickle protocol 2, where builtins are named `__builtin__`.
-    lookups = [(history_buffer_method, f'{module}.getattr')
-               for module in ('__builtin__', 'builtins')]
-    return [HistoryBuffer, ConfigDict, *numpy_globals, *lookups]
+    builtins = [(replacement, f'{module}.{name}')
+                for replacement, name in ((history_buffer_method, 'getattr'),
+                                          (empty_bytes, 'bytes'))
+                for module in ('__builtin__', 'builtins')]
+    return [HistoryBuffer, ConfigDict, *numpy_checkpoint_globals(), *builtins]
 
 
 def register_checkpoint_safe_globals() -> bool:

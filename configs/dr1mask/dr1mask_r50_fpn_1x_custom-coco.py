@@ -5,9 +5,9 @@
 #              the json's order (CocoDataset matches them by name and numbers the labels in
 #              json order; categories left out are dropped). num_classes follows below.
 #   *_ann_file, *_img_prefix: relative to data_root.
-# Annotations: a COCO instances json with polygon masks. The pipeline keeps polygons
-# (LoadAnnotations poly2mask=False), so an iscrowd=0 object given as RLE is ignored, like
-# the iscrowd=1 regions; set poly2mask=True in the pipelines if your masks are RLE.
+# Annotations: a COCO instances json with polygon or RLE masks (iscrowd=1 regions are
+# ignored). The training pipeline keeps polygons (CheckedLoadAnnotations poly2mask=False)
+# and decodes the masks of an image holding an iscrowd=0 RLE object into bitmaps.
 #
 # The same from the command line: --cfg-options replaces final keys after this file has been
 # evaluated, so nothing is derived there; give every key (this example is checked by

@@ -8,9 +8,11 @@ is built, and raise a ``ValueError`` naming the file, the field and the image
 or annotation id. What MMDetection already handles correctly is left to it:
 zero-area and out-of-image boxes are dropped, polygons with fewer than 3 points
 are dropped by ``LoadAnnotations`` (the instance is ignored when none is left).
+RLE masks (which ``CheckedLoadAnnotations`` decodes) need ``counts`` and the
+``size`` of their image.
 """
 from functools import partial
-from typing import Callable, Iterable, List, Sequence
+from typing import Callable, Iterable, List, Optional, Sequence
 
 from mmdet.datasets import CocoDataset, CocoPanopticDataset
 from mmdet.registry import DATASETS
@@ -31,6 +33,17 @@ def _require(record: dict, fields: Iterable[str], what: str, ann_file: str) -> N
 def _check_bbox(bbox, what: str, ann_file: str) -> None:
     if not (isinstance(bbox, Sequence) and len(bbox) == 4):
         raise ValueError(f'{ann_file}: {what} has bbox {bbox!r}, not [x, y, w, h]')
+
+
+def _check_rle(rle: dict, image_size: Optional[List[int]], what: str, ann_file: str) -> None:
+    # MMDetection ignores an RLE without `counts` or `size` silently, and one of another
+    # size than its image decodes to a mask that does not fit the image's other masks.
+    if not isinstance(rle.get('counts'), (str, list)) or 'size' not in rle:
+        raise ValueError(f'{ann_file}: {what} has an RLE segmentation without "counts" (a '
+                         'string or a list) and "size"')
+    if image_size is not None and list(rle['size']) != image_size:
+        raise ValueError(f'{ann_file}: {what} has an RLE segmentation of size {rle["size"]}, '
+                         f'not its image\'s [height, width] {image_size}')
 
 
 def check_categories(categories: List[dict], classes: Sequence[str], ann_file: str,
@@ -61,6 +74,7 @@ def check_instances_json(data: dict, ann_file: str, classes: Sequence[str],
     cat_ids = check_categories(data['categories'], classes, ann_file)
     for img in data['images']:
         _require(img, IMAGE_FIELDS, f'image {img.get("id", img.get("file_name"))}', ann_file)
+    image_sizes = {img['id']: [img['height'], img['width']] for img in data['images']}
     for ann in data['annotations']:
         what = f'annotation {ann.get("id", "?")} (image {ann.get("image_id", "?")})'
         _require(ann, INSTANCE_FIELDS + (('segmentation',) if with_mask else ()), what,
@@ -75,6 +89,8 @@ def check_instances_json(data: dict, ann_file: str, classes: Sequence[str],
             if odd:
                 raise ValueError(f'{ann_file}: {what} has a polygon of {odd[0]} coordinates; '
                                  'polygons are flat [x1, y1, x2, y2, ...] lists')
+        elif isinstance(seg, dict):
+            _check_rle(seg, image_sizes.get(ann['image_id']), what, ann_file)
 
 
 def check_panoptic_json(data: dict, ann_file: str, classes: Sequence[str]) -> None:
@@ -134,8 +150,9 @@ class CheckedCocoDataset(_CheckedJsonMixin, CocoDataset):
         ValueError: naming ``ann_file``, the field and the image or annotation
             id, when a required field is missing, a category id is not one of
             the json's categories, a class of ``metainfo`` is not a category,
-            or a polygon has an odd number of coordinates; ``segmentation`` is
-            required when the pipeline loads masks.
+            a polygon has an odd number of coordinates, or an RLE lacks
+            ``counts`` or ``size`` or has another size than its image;
+            ``segmentation`` is required when the pipeline loads masks.
     """
 
     check_json = staticmethod(check_instances_json)

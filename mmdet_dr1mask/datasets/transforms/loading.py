@@ -1,10 +1,11 @@
-"""Loading transforms that name the file when an image or a panoptic PNG is bad."""
+"""Loading transforms that name the file when an image or a panoptic PNG is bad, and
+that keep the RLE objects MMDetection drops when polygons are kept."""
 from typing import Optional
 
 import mmcv
 import numpy as np
 from mmcv.transforms import LoadImageFromFile
-from mmdet.datasets.transforms import LoadPanopticAnnotations
+from mmdet.datasets.transforms import LoadAnnotations, LoadPanopticAnnotations
 from mmdet.registry import TRANSFORMS
 from mmengine.fileio import FileClient, get
 
@@ -93,3 +94,49 @@ class CheckedLoadPanopticAnnotations(LoadPanopticAnnotations):
                     f'{results.get("img_id")}: only in the PNG {sorted(in_png - in_json)}, '
                     f'only in the json {sorted(in_json - in_png)}')
         super()._load_masks_and_semantic_segs(results)
+
+
+def has_trainable_rle(instances: list) -> bool:
+    """Whether an instance not ignored (not ``iscrowd``) has an RLE ``mask``."""
+    return any(isinstance(inst.get('mask'), dict) and not inst.get('ignore_flag', 0)
+               for inst in instances)
+
+
+@TRANSFORMS.register_module()
+class CheckedLoadAnnotations(LoadAnnotations):
+    """:class:`mmdet.datasets.transforms.LoadAnnotations` that keeps RLE objects with
+    ``poly2mask=False``.
+
+    With ``poly2mask=False`` MMDetection stores an image's masks as
+    ``PolygonMasks``, which cannot hold RLE, and marks every instance whose
+    ``segmentation`` is RLE (compressed or uncompressed) as ignored, silently:
+    a dataset annotated with RLE trains on fewer objects. Here an image with
+    such an object (one not already ignored, i.e. not ``iscrowd``) has all its
+    masks decoded into ``BitmapMasks``, polygons rasterised too, exactly as
+    ``poly2mask=True`` would; images whose objects are all polygons keep
+    ``PolygonMasks``. COCO's RLE masks are all crowd regions, so COCO images
+    keep their polygons. In an image decoded to bitmaps the crowd regions get
+    their real masks (``poly2mask=True``'s behaviour), where polygon images
+    carry empty ones.
+
+    The models of this package read each image's masks on their own through
+    the ``BaseInstanceMasks`` interface (``pad``, ``crop_and_resize``,
+    ``to_tensor``), so a batch may mix both types. With ``poly2mask=True``
+    this is :class:`LoadAnnotations` unchanged.
+
+    Args:
+        **kwargs: the arguments of :class:`LoadAnnotations`.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        # MMDetection's own bitmap decoding, used for the images that hold RLE
+        self._bitmap_loader = LoadAnnotations(with_bbox=False, with_label=False,
+                                              with_mask=True, poly2mask=True)
+
+    def _load_masks(self, results: dict) -> None:
+        if self.poly2mask or not has_trainable_rle(results.get('instances', [])):
+            super()._load_masks(results)
+        else:
+            self._bitmap_loader._load_masks(results)
+

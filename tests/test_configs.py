@@ -97,10 +97,10 @@ def test_config_loads_and_builds(rel_path):
         cfg.model.data_preprocessor.pad_size_divisor
     if cfg.model.backbone.depth == 101:
         assert len(model.backbone.layer3) == 23
-    if cfg.model.backbone.get('dcn'):
-        convs = [type(getattr(model.backbone, f'layer{i}')[0].conv2).__name__
-                 for i in range(1, 5)]
-        assert convs == ['Conv2d'] + ['ModulatedDeformConv2dPack'] * 3
+    if cfg.model.backbone.get('dcn'):  # AdelaiDet dcni3: blocks 0, 3, 6, ... of C3-C5
+        convs = [type(getattr(model.backbone, f'layer{i}')[j].conv2).__name__
+                 for i in range(1, 5) for j in (0, 1)]
+        assert convs == ['Conv2d'] * 2 + ['ModulatedDeformConv2dPack', 'Conv2d'] * 3
 
 
 def check_knet(model, rel_path: str) -> None:
@@ -228,6 +228,7 @@ DERIVED = {
         'model.backbone.depth': 101,
         'model.backbone.init_cfg.checkpoint': 'torchvision://resnet101'}),
     'dr1mask/dr1mask_r101-dcn_fpn_ms-3x_coco.py': ('dr1mask/dr1mask_r101_fpn_ms-3x_coco.py', {
+        'model.backbone.type': 'ResNetDCNInterval', 'model.backbone.dcn_interval': 3,
         'model.backbone.dcn.type': 'DCNv2', 'model.backbone.dcn.deform_groups': 1,
         'model.backbone.dcn.fallback_on_stride': False,
         'model.backbone.stage_with_dcn': (False, True, True, True)}),
@@ -236,6 +237,7 @@ DERIVED = {
         'model.backbone.init_cfg.checkpoint': 'torchvision://resnet101'}),
     'dr1mask/dr1mask_r101-dcn_fpn_ms-3x_coco-panoptic.py': (
         'dr1mask/dr1mask_r101_fpn_ms-3x_coco-panoptic.py', {
+            'model.backbone.type': 'ResNetDCNInterval', 'model.backbone.dcn_interval': 3,
             'model.backbone.dcn.type': 'DCNv2', 'model.backbone.dcn.deform_groups': 1,
             'model.backbone.dcn.fallback_on_stride': False,
             'model.backbone.stage_with_dcn': (False, True, True, True)}),

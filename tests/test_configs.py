@@ -124,9 +124,9 @@ def check_knet(model, rel_path: str) -> None:
     assert [(type(c).__name__, c.weight) for c in head.assigner.match_costs] == costs[1:]
     if panoptic:
         assert head.loss_rank.loss_weight == stage.loss_rank.loss_weight == 0.1
-    assert (iters.overlap_thr, iters.instance_score_thr, iters.stuff_score_thr) == \
-        (0.6, 0.3, 0.05)
-    assert iters.stuff_max_area == (64 if tiny and panoptic else 4096)
+    # the official merge filters stuff by neither score nor area
+    assert (iters.overlap_thr, iters.instance_score_thr) == (0.6, 0.3)
+    assert iters.stuff_score_thr is None and iters.stuff_max_area is None
     assert model.data_preprocessor.pad_size_divisor == 32
     if not tiny:
         cfg = load(rel_path)

@@ -20,7 +20,6 @@ model = dict(
         num_thing_classes=3,
         num_stuff_classes=4,
         max_per_img=num_proposals,
-        stuff_max_area=64,  # 4096 on COCO; these images are 192x256
         update_head=dict(num_classes=7, in_channels=channels, num_heads=4,
                          feedforward_channels=64,
                          kernel_updator=dict(in_channels=channels, feat_channels=channels,

@@ -100,5 +100,8 @@ model = dict(
         # panoptic merge (used with stuff kernels)
         overlap_thr=0.6,
         instance_score_thr=0.3,
-        stuff_score_thr=0.05,
-        stuff_max_area=4096))
+        # off, as in the official merge: its test_cfg lists stuff_score_thr=0.05 and
+        # stuff_max_area=4096, but merge_stuff_thing reads neither (stuff is kept
+        # whatever its score and area)
+        stuff_score_thr=None,
+        stuff_max_area=None))

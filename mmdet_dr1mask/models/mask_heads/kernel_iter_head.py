@@ -63,8 +63,10 @@ class KernelIterHead(BaseModule):
             panoptic merge, a kernel's own mask. Defaults to 0.5.
         overlap_thr (float): Panoptic: kept fraction of a mask. Defaults to 0.6.
         instance_score_thr (float): Panoptic: thing score. Defaults to 0.3.
-        stuff_score_thr (float): Panoptic: stuff score. Defaults to 0.05.
-        stuff_max_area (int): Panoptic: minimum stuff area. Defaults to 4096.
+        stuff_score_thr (float, optional): Panoptic: if set, minimum stuff score.
+            Defaults to None (off, as in the official merge).
+        stuff_max_area (int, optional): Panoptic: if set, minimum stuff area.
+            Defaults to None (off, as in the official merge).
         init_cfg (dict | None): Defaults to None.
     """
 
@@ -88,8 +90,8 @@ class KernelIterHead(BaseModule):
                  mask_thr: float = 0.5,
                  overlap_thr: float = 0.6,
                  instance_score_thr: float = 0.3,
-                 stuff_score_thr: float = 0.05,
-                 stuff_max_area: int = 4096,
+                 stuff_score_thr: Optional[float] = None,
+                 stuff_max_area: Optional[int] = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg)
         assert len(stage_loss_weights) == num_stages

@@ -5,20 +5,19 @@ into one panoptic map (``get_panoptic`` and ``merge_stuff_thing`` of the officia
 Thing kernels score their best thing class, stuff kernel ``i`` scores its own
 stuff class. Every pixel goes to the kernel with the highest score × mask
 probability; kernels are then visited by decreasing score and keep their pixels
-only if they pass their score threshold and keep at least ``overlap_thr`` of
-their own mask (probability >= ``mask_thr``, 0.5).
+only if they keep at least ``overlap_thr`` of their own mask (probability >=
+``mask_thr``, 0.5). Things must also score ``instance_score_thr``; stuff is kept
+whatever its score and area, as in the official merge (its configs list
+``stuff_score_thr=0.05`` and ``stuff_max_area=4096``, but the merge reads neither).
+The two stuff filters exist here as options, off by default.
 
 Output follows MMDetection: ``label + id * INSTANCE_OFFSET`` for things (ids from
 1), the label for stuff, ``num_classes`` (VOID) elsewhere.
 
-Deviations from the official implementation: the official configs list
-``stuff_score_thr=0.05`` and ``stuff_max_area=4096`` but its merge reads neither;
-here stuff kernels scoring below ``stuff_score_thr`` and stuff regions smaller
-than ``stuff_max_area`` pixels are dropped (VOID). Set both to 0 for the official
-behaviour. Stuff pixels carry no instance id (MMDetection's encoding; the
-official code numbers stuff segments too).
+Deviation from the official implementation: stuff pixels carry no instance id
+(MMDetection's encoding; the official code numbers stuff segments too).
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from mmdet.evaluation.functional import INSTANCE_OFFSET
@@ -48,8 +47,10 @@ def kernel_scores(cls_scores: Tensor, num_proposals: int,
 
 def merge_stuff_thing(mask_probs: Tensor, labels: Tensor, scores: Tensor,
                       num_thing_classes: int, num_classes: int, overlap_thr: float = 0.6,
-                      instance_score_thr: float = 0.3, stuff_score_thr: float = 0.05,
-                      stuff_max_area: int = 4096, mask_thr: float = 0.5) -> Tensor:
+                      instance_score_thr: float = 0.3,
+                      stuff_score_thr: Optional[float] = None,
+                      stuff_max_area: Optional[int] = None,
+                      mask_thr: float = 0.5) -> Tensor:
     """One panoptic map from the masks of all kernels.
 
     Args:
@@ -61,9 +62,11 @@ def merge_stuff_thing(mask_probs: Tensor, labels: Tensor, scores: Tensor,
         overlap_thr (float): Minimum fraction of a kernel's own mask that it must
             keep. Defaults to 0.6.
         instance_score_thr (float): Minimum score of a thing. Defaults to 0.3.
-        stuff_score_thr (float): Minimum score of a stuff class. Defaults to 0.05.
-        stuff_max_area (int): Minimum pixel area of a stuff region (named as in
-            the official configs). Defaults to 4096.
+        stuff_score_thr (float, optional): If set, minimum score of a stuff class.
+            Defaults to None: no score filter on stuff, as in the official merge.
+        stuff_max_area (int, optional): If set, minimum pixel area of a stuff
+            region (named as in the official configs). Defaults to None: no area
+            filter, as in the official merge.
         mask_thr (float): Probability from which a pixel is in a kernel's own
             mask. Defaults to 0.5.
 
@@ -82,7 +85,8 @@ def merge_stuff_thing(mask_probs: Tensor, labels: Tensor, scores: Tensor,
     instance_id = 1
     for k in torch.argsort(scores, descending=True).tolist():
         label, is_thing = label_list[k], label_list[k] < num_thing_classes
-        if score_list[k] < (instance_score_thr if is_thing else stuff_score_thr):
+        score_thr = instance_score_thr if is_thing else stuff_score_thr
+        if score_thr is not None and score_list[k] < score_thr:
             continue
         area, own_area = areas[k], own_areas[k]
         if area == 0 or own_area == 0 or area / own_area < overlap_thr:
@@ -91,6 +95,6 @@ def merge_stuff_thing(mask_probs: Tensor, labels: Tensor, scores: Tensor,
         if is_thing:
             panoptic[mask] = label + instance_id * INSTANCE_OFFSET
             instance_id += 1
-        elif area >= stuff_max_area:
+        elif stuff_max_area is None or area >= stuff_max_area:
             panoptic[mask] = label
     return panoptic

@@ -152,7 +152,7 @@ def test_predict_without_rescale_is_at_img_shape():
 
 def test_benchmark_same_detections_reaches_the_knet_thresholds():
     """``benchmark.py --same-detections``: no score threshold, 100 instances, panoptic
-    things at any score (stuff thresholds stay)."""
+    things at any score (stuff stays unfiltered, as in the official merge)."""
     from conftest import load_tool
     bench = load_tool('analysis_tools/benchmark.py')
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'knet',
@@ -160,4 +160,4 @@ def test_benchmark_same_detections_reaches_the_knet_thresholds():
     bench.force_detections(cfg.model)
     head = cfg.model.iter_head
     assert (head.score_thr, head.instance_score_thr, head.max_per_img) == (0, 0, 100)
-    assert (head.stuff_score_thr, head.stuff_max_area) == (0.05, 4096)
+    assert (head.stuff_score_thr, head.stuff_max_area) == (None, None)

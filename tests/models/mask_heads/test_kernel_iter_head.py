@@ -2,6 +2,7 @@
 and the panoptic merge of thing and stuff kernels."""
 import pytest
 import torch
+import torch.nn.functional as F
 from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmengine.structures import InstanceData
 
@@ -102,7 +103,7 @@ def test_kernel_scores_things_best_thing_class_stuff_own_class():
     assert labels.tolist() == [1, 2, 3, 4]
 
 
-def test_merge_encoding_thresholds_overlap_and_stuff_area():
+def test_merge_encoding_thresholds_overlap_and_opt_in_stuff_filters():
     probs = torch.zeros(5, 4, 8)
     probs[0, 1:, :4] = 0.9         # thing (score 0.8): rows 1-3, left half
     probs[1, 1:, 2:4] = 0.95       # thing (0.9) inside the first -> takes columns 2-3
@@ -122,3 +123,79 @@ def test_merge_encoding_thresholds_overlap_and_stuff_area():
                                stuff_max_area=100)
     assert not (strict == 0 + 2 * INSTANCE_OFFSET).any()  # kept 6/12 < 0.6 of its mask
     assert not (strict == 3).any()  # stuff region of 12 pixels < 100: void
+
+
+def official_merge(probs, labels, scores, num_thing_classes, num_classes, overlap_thr,
+                   instance_score_thr):
+    """The rules of the official ``merge_stuff_thing`` (github.com/ZwwWayne/K-Net,
+    knet/det/kernel_iter_head.py), written out pixel by pixel as an oracle: only things
+    are score-filtered; any kernel keeps the pixels it wins if they are at least
+    ``overlap_thr`` of its own mask (>= 0.5). Ids in MMDetection's encoding (things
+    numbered from 1, stuff by label)."""
+    owner = (scores[:, None, None] * probs).argmax(dim=0)
+    pan = torch.full(probs.shape[-2:], num_classes, dtype=torch.long)
+    next_id = 1
+    for k in sorted(range(len(scores)), key=lambda i: -scores[i].item()):
+        is_thing = labels[k].item() < num_thing_classes
+        if is_thing and scores[k] < instance_score_thr:
+            continue
+        won, own = owner == k, probs[k] >= 0.5
+        if won.sum() == 0 or own.sum() == 0 or won.sum() / own.sum() < overlap_thr:
+            continue
+        pan[won] = labels[k] + next_id * INSTANCE_OFFSET if is_thing else labels[k]
+        next_id += is_thing
+    return pan
+
+
+def test_merge_by_default_keeps_low_scoring_small_stuff_as_the_official_merge():
+    probs = torch.zeros(3, 40, 40)
+    probs[0, :20] = 0.9              # thing (0.8): top half
+    probs[1, 20:] = 0.9              # stuff class 3 (0.5): bottom half but the corner
+    probs[1, 38:, 38:] = 0.0
+    probs[2, 38:, 38:] = 0.99        # stuff class 4 at 0.01 over 4 pixels
+    labels, scores = torch.tensor([0, 3, 4]), torch.tensor([0.8, 0.5, 0.01])
+    pan = merge_stuff_thing(probs, labels, scores, T, T + S)
+    # the official 0.05 score and 4096-pixel area in its test_cfg are never applied
+    assert (pan[38:, 38:] == 4).all() and (pan == 4).sum() == 4
+    assert (pan[20:38] == 3).all() and (pan[:20] == INSTANCE_OFFSET).all()
+    torch.testing.assert_close(
+        pan, official_merge(probs, labels, scores, T, T + S, 0.6, 0.3), rtol=0, atol=0)
+    # opt-in filters drop that segment (void), the rest stays
+    for option in (dict(stuff_score_thr=0.05), dict(stuff_max_area=5)):
+        filtered = merge_stuff_thing(probs, labels, scores, T, T + S, **option)
+        assert (filtered[38:, 38:] == T + S).all()
+        assert (filtered != T + S).sum() == 40 * 40 - 4
+
+
+def test_merge_defaults_equal_the_official_rules_on_random_kernels():
+    low_stuff_kept = 0
+    for seed in range(10):
+        torch.manual_seed(seed)
+        k_things = 6
+        logits = torch.randn(k_things + S, 1, 4, 6) * 4  # smooth blobs
+        logits[:k_things] -= 8  # things: compact
+        for i in range(S):  # stuff i: mostly its own band of columns, overlapping others
+            logits[k_things + i, 0, :, 2 * i:2 * i + 2] += 8
+        logits[k_things:] -= 4
+        probs = F.interpolate(logits, (24, 32), mode='bilinear').sigmoid()[:, 0]
+        labels = torch.cat([torch.randint(0, T, (k_things,)), torch.arange(T, T + S)])
+        scores = torch.cat([torch.rand(k_things) * 0.6, torch.rand(S) * 0.1])
+        pan = merge_stuff_thing(probs, labels, scores, T, T + S)
+        torch.testing.assert_close(
+            pan, official_merge(probs, labels, scores, T, T + S, 0.6, 0.3), rtol=0, atol=0)
+        low_stuff_kept += sum(int((pan == T + i).any()) for i in range(S)
+                              if scores[k_things + i] < 0.05)
+    assert low_stuff_kept > 0  # the seeds exercise stuff the 0.05 filter would drop
+
+
+def test_iter_head_panoptic_keeps_low_scoring_stuff_by_default():
+    """The head's defaults carry the official merge: a stuff kernel scoring 0.01 keeps
+    its region; with ``stuff_score_thr`` set it becomes void."""
+    probs = torch.zeros(N + S, 16, 16)
+    probs[N + 1, :, 8:] = 0.9        # stuff kernel 1 -> class T + 1, right half
+    scores = torch.zeros(N + S, T + S)
+    scores[N + 1, T + 1] = 0.01
+    pan = iter_head(num_stuff=S).predict_panoptic(scores, probs).sem_seg[0]
+    assert (pan[:, 8:] == T + 1).all()
+    off = iter_head(num_stuff=S, stuff_score_thr=0.05).predict_panoptic(scores, probs)
+    assert (off.sem_seg[0] == T + S).all()

@@ -25,8 +25,17 @@ Deviations from MMDetection's ``FCOSHead`` and why:
   and the network starts as the vanilla basis (Table 1 baseline). With
   N(0, 0.01) weights, as for the embedding conv, A and B would start at
   1 ± ~0.5 for 256 tower channels.
+* Inference follows AdelaiDet's FCOS as BlendMask configures it
+  (``adet/modeling/fcos/fcos_outputs.py``, ``Base-BlendMask.yaml``): the
+  score threshold and the per-level top-k are taken on cls·ctr
+  (``THRESH_WITH_CTR: True``; FCOSHead: on cls) and the reported score is
+  sqrt(cls·ctr) (FCOSHead: cls·ctr), so that thresholds copied from upstream
+  (e.g. panoptic fusion's 0.45) mean what they mean there. The square root
+  keeps the order of the scores, so box and mask AP do not change.
+* No learnable ``Scale`` per level by default (``USE_SCALE: False``); the box
+  regression is exp-free (``norm_on_bbox``) in both.
 """
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from mmcv.cnn import Scale
@@ -56,11 +65,16 @@ class DR1FCOSHead(FCOSHead):
             (default), ``'class_tower'`` or ``'fpn'`` (the FPN output); the
             embedding conv always reads the box tower.
         top_kernel_size: kernel of the top layer conv.
+        use_scale: a learnable scale on each level's box regression (MMDetection's
+            FCOS); AdelaiDet's BlendMask has none (``USE_SCALE: False``).
+        thresh_with_ctr: apply ``test_cfg.score_thr`` and ``nms_pre`` to cls·ctr
+            (AdelaiDet's ``THRESH_WITH_CTR: True`` for BlendMask) instead of cls.
         *args, **kwargs: :class:`mmdet.models.dense_heads.FCOSHead` arguments.
     """
 
     def __init__(self, *args, context_channels: int = 64, embedding_channels: int = 32,
-                 top_input: str = 'box_tower', top_kernel_size: int = 3, **kwargs) -> None:
+                 top_input: str = 'box_tower', top_kernel_size: int = 3,
+                 use_scale: bool = False, thresh_with_ctr: bool = True, **kwargs) -> None:
         if top_input not in TOP_INPUTS:
             raise ValueError(f'top_input must be one of {TOP_INPUTS}, got {top_input!r}')
         if context_channels < 0 or embedding_channels <= 0:
@@ -70,10 +84,14 @@ class DR1FCOSHead(FCOSHead):
         self.embedding_channels = embedding_channels
         self.top_input = top_input
         self.top_kernel_size = top_kernel_size
+        self.use_scale = use_scale
+        self.thresh_with_ctr = thresh_with_ctr
         super().__init__(*args, **kwargs)
 
     def _init_layers(self) -> None:
         super()._init_layers()
+        if not self.use_scale:  # no parameter that nothing trains
+            self.scales = nn.ModuleList(nn.Identity() for _ in self.strides)
         k = self.top_kernel_size
         self.conv_embedding = nn.Conv2d(self.feat_channels, self.embedding_channels, k,
                                         padding=k // 2)
@@ -91,13 +109,14 @@ class DR1FCOSHead(FCOSHead):
             nn.init.ones_(self.conv_context.bias)
 
     # ------------------------------------------------------------------ forward
-    def forward_single(self, x: Tensor, scale: Scale,
+    def forward_single(self, x: Tensor, scale: Union[Scale, nn.Identity],
                        stride: int) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         """One FPN level.
 
         Args:
             x: (N, in_channels, H, W) FPN output P_l.
-            scale: learnable scale of the box prediction.
+            scale: learnable scale of the box prediction (identity without
+                ``use_scale``).
             stride: the level's stride.
 
         Returns:
@@ -294,6 +313,9 @@ class DR1FCOSHead(FCOSHead):
                         with_nms: bool = True) -> InstanceList:
         """FCOS post-processing (score threshold, top-k, NMS) keeping embeddings.
 
+        The score of a detection is sqrt(cls·ctr), as in AdelaiDet; threshold and
+        top-k are on cls·ctr with ``thresh_with_ctr`` and on cls otherwise.
+
         Args:
             cls_scores, bbox_preds, centernesses, embeddings: per level
                 (N, C, H_l, W_l) as from :meth:`forward`.
@@ -315,23 +337,26 @@ class DR1FCOSHead(FCOSHead):
 
     def _predict_single(self, levels, img_meta: dict, cfg: ConfigDict, rescale: bool,
                         with_nms: bool) -> InstanceData:
-        bboxes, scores, labels, ctrs, embeds = [], [], [], [], []
+        bboxes, scores, labels, embeds = [], [], [], []
         for cls_score, bbox_pred, centerness, embedding, level_priors in levels:
             score = cls_score.permute(1, 2, 0).reshape(-1, self.cls_out_channels).sigmoid()
-            kept_scores, kept_labels, _, kept = filter_scores_and_topk(
+            ctr = centerness.permute(1, 2, 0).reshape(-1, 1).sigmoid()
+            if self.thresh_with_ctr:
+                score = score * ctr
+            kept_scores, kept_labels, kept_inds, kept = filter_scores_and_topk(
                 score, cfg.score_thr, cfg.get('nms_pre', -1), dict(
                     bbox_pred=bbox_pred.permute(1, 2, 0).reshape(-1, 4),
                     priors=level_priors,
-                    centerness=centerness.permute(1, 2, 0).reshape(-1).sigmoid(),
                     embedding=embedding.permute(1, 2, 0).reshape(-1, embedding.size(0))))
+            if not self.thresh_with_ctr:
+                kept_scores = kept_scores * ctr[kept_inds, 0]
             bboxes.append(self.bbox_coder.decode(kept['priors'], kept['bbox_pred'],
                                                  max_shape=img_meta['img_shape']))
-            scores.append(kept_scores)
+            scores.append(kept_scores.sqrt())
             labels.append(kept_labels)
-            ctrs.append(kept['centerness'])
             embeds.append(kept['embedding'])
+        # no score_factors: FCOSHead's post-processing would multiply them in again
         results = InstanceData(bboxes=torch.cat(bboxes), scores=torch.cat(scores),
-                               labels=torch.cat(labels), score_factors=torch.cat(ctrs),
-                               embeddings=torch.cat(embeds))
+                               labels=torch.cat(labels), embeddings=torch.cat(embeds))
         return self._bbox_post_process(results, cfg, rescale=rescale, with_nms=with_nms,
                                        img_meta=img_meta)

@@ -150,3 +150,49 @@ def test_predict_returns_detections_with_embeddings_and_contexts():
     results, contexts = head.predict(feats(batch=1), samples([NO_GT]))
     assert {'bboxes', 'scores', 'labels', 'embeddings'} <= set(results[0].keys())
     assert results[0].embeddings.shape[1] == 5 and len(contexts) == 5
+
+
+def dense_outputs(cls_prob: float, ctr_prob: float, size: int = 128):
+    """Per-level maps with one class at probability ``cls_prob`` and centerness ``ctr_prob``
+    at every location (the other classes near 0)."""
+    sizes = [(size // s, size // s) for s in STRIDES]
+    logit = torch.logit(torch.tensor(cls_prob))
+    cls = [torch.full((1, 3, h, w), -20.0) for h, w in sizes]
+    for c in cls:
+        c[:, 1] = logit
+    bbox = [torch.full((1, 4, h, w), 4.0) for h, w in sizes]
+    ctr = [torch.full((1, 1, h, w), float(torch.logit(torch.tensor(ctr_prob))))
+           for h, w in sizes]
+    emb = [torch.zeros(1, 5, h, w) for h, w in sizes]
+    return cls, bbox, ctr, emb
+
+
+METAS = [dict(img_shape=(128, 128), scale_factor=(1.0, 1.0))]
+
+
+def test_score_is_the_square_root_of_cls_times_centerness_as_in_adelaidet():
+    head = make_head().eval()
+    result = head.predict_by_feat(*dense_outputs(0.5, 0.5), batch_img_metas=METAS)[0]
+    assert len(result) > 0
+    # AdelaiDet reports sqrt(0.5 * 0.5) = 0.5; MMDetection's FCOSHead 0.25
+    torch.testing.assert_close(result.scores, torch.full_like(result.scores, 0.5))
+    assert (result.labels == 1).all()
+
+
+@pytest.mark.parametrize('thresh_with_ctr, kept', [(True, False), (False, True)])
+def test_score_threshold_is_taken_on_cls_times_centerness(thresh_with_ctr, kept):
+    """THRESH_WITH_CTR: cls 0.5 with centerness 0.08 (0.04 < 0.05) is dropped."""
+    head = make_head(thresh_with_ctr=thresh_with_ctr).eval()
+    head.test_cfg['score_thr'] = 0.05
+    result = head.predict_by_feat(*dense_outputs(0.5, 0.08), batch_img_metas=METAS)[0]
+    assert (len(result) > 0) == kept
+    if kept:
+        torch.testing.assert_close(result.scores, torch.full_like(result.scores, 0.2))
+
+
+def test_no_learnable_scale_per_level_unless_asked():
+    """AdelaiDet's BlendMask: USE_SCALE False (MMDetection's FCOS: a Scale per level)."""
+    assert not any('scales' in name for name, _ in make_head().named_parameters())
+    scaled = [name for name, _ in make_head(use_scale=True).named_parameters()
+              if 'scales' in name]
+    assert len(scaled) == len(STRIDES)

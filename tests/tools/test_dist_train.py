@@ -15,10 +15,11 @@ TINY = osp.join(REPO_ROOT, 'configs', 'dr1mask', 'dr1mask_r18_fpn_tiny_synthetic
 
 
 def train_two_processes(root: str, tmp_path, port: int, sampler: str = '',
-                        filter_empty_gt: bool = True) -> str:
+                        filter_empty_gt: bool = True, extra: str = '') -> str:
     """Train the tiny DR1Mask 3 iterations on 2 CPU processes; returns the work_dir.
 
-    ``sampler``: the train sampler's config as Python text ('' keeps the config's).
+    ``sampler``: the train sampler's config as Python text ('' keeps the config's);
+    ``extra``: more config lines.
     """
     cfg_file = tmp_path / 'cfg.py'
     cfg_file.write_text(f"""
@@ -34,6 +35,7 @@ test_dataloader = dict(dataset=dict(data_root={root!r}))
 val_evaluator = dict(ann_file={root + 'annotations/instances_val.json'!r})
 test_evaluator = dict(ann_file={root + 'annotations/instances_val.json'!r})
 train_cfg = dict(max_iters=3, val_interval=1000)
+{extra}
 """)
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(port), PYTHONWARNINGS='ignore',
                OMP_NUM_THREADS='1',
@@ -77,3 +79,16 @@ def test_rank_with_only_unannotated_images_does_not_hang(synthetic_root, tmp_pat
     work_dir = train_two_processes(root, tmp_path, 29534, filter_empty_gt=False,
                                    sampler="dict(type='DefaultSampler', shuffle=False)")
     assert_ranks_in_sync(work_dir)
+
+
+@pytest.mark.slow
+def test_two_process_training_without_dynamic_factors(synthetic_root, tmp_path):
+    """Table 1 "Baseline" / Table 2 "w/o A, B" / Table 3 "None": with both factors off no
+    context is predicted, so DDP finds no parameter without a gradient (it stopped at the
+    second iteration when an unused context conv was built)."""
+    work_dir = train_two_processes(synthetic_root + '/', tmp_path, 29535,
+                                   extra="model = dict(basis_head=dict(use_a=False, "
+                                         "use_b=False))")
+    assert_ranks_in_sync(work_dir)
+    assert not any('conv_context' in name
+                   for name in torch.load(osp.join(work_dir, 'rank0_weights.pth')))

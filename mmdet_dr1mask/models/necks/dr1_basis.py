@@ -61,6 +61,8 @@ class DR1Basis(BaseModule):
         self.channels = channels
         self.num_levels = num_levels
         self.upsample_mode = upsample_mode
+        self.use_a = use_a
+        self.use_b = use_b
         common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.laterals = nn.ModuleList(
             ConvModule(in_channels, channels, 3, padding=1, **common) for _ in range(num_levels))
@@ -71,8 +73,14 @@ class DR1Basis(BaseModule):
 
     @property
     def context_channels(self) -> int:
-        """Channels of each context map C_l = [A_l, B_l] the dense head must produce."""
-        return 2 * self.channels
+        """Channels of each context map C_l the dense head must produce.
+
+        D for each factor that is switched on: [A_l, B_l] (2·D) by default, one factor
+        for the "w/ A" / "w/ B" rows of Tables 1–2 and none for the baseline, so that no
+        context is predicted that nothing uses (DDP fails on parameters without a
+        gradient).
+        """
+        return self.channels * (int(self.use_a) + int(self.use_b))
 
     def forward(self, feats: Sequence[Tensor], contexts: Sequence[Tensor],
                 out_size: Optional[Sequence[int]] = None) -> Tensor:
@@ -81,7 +89,8 @@ class DR1Basis(BaseModule):
         Args:
             feats: P_3..P_7, each (N, in_channels, H_l, W_l), finest first
                 (extra levels beyond ``num_levels`` are ignored).
-            contexts: C_3..C_7, each (N, 2D, H_l, W_l): A_l then B_l along channels.
+            contexts: C_3..C_7, each (N, ``context_channels``, H_l, W_l): A_l then
+                B_l along channels, each D wide and present only when switched on.
             out_size: (H, W) of F, i.e. the padded input size / 4; twice the
                 finest level when None.
 
@@ -96,7 +105,9 @@ class DR1Basis(BaseModule):
             x = self.laterals[level](feats[level])
             if out is not None:
                 x = x + upsample_like(out, x.shape[-2:], self.upsample_mode)
-            a, b = contexts[level].split(self.channels, dim=1)  # (N, D, H_l, W_l) each
+            factors = list(contexts[level].split(self.channels, dim=1))  # (N, D, H_l, W_l)
+            a = factors.pop(0) if self.use_a else None
+            b = factors.pop(0) if self.use_b else None
             out = self.dr1_convs[level](x, a, b)
         if out_size is None:
             out_size = [2 * s for s in out.shape[-2:]]

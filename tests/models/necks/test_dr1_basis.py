@@ -44,12 +44,18 @@ def test_gradients_reach_features_and_both_dynamic_factors():
         assert a_grad.abs().sum() > 0 and b_grad.abs().sum() > 0
 
 
-def test_without_a_and_b_the_context_is_unused():
-    basis = DR1Basis(in_channels=8, channels=4, use_a=False, use_b=False).eval()
-    feats, contexts = inputs(40, 56)
+@pytest.mark.parametrize('use_a, use_b', [(False, False), (True, False), (False, True)])
+def test_the_context_holds_only_the_factors_that_are_switched_on(use_a, use_b):
+    """Tables 1-2: no context channel is asked of the head that nothing would use."""
+    basis = DR1Basis(in_channels=8, channels=4, use_a=use_a, use_b=use_b).eval()
+    assert basis.context_channels == 4 * (use_a + use_b)
+    sizes = pyramid_sizes(40, 56)
+    feats = [torch.randn(2, 8, *s) for s in sizes]
+    contexts = [torch.rand(2, basis.context_channels, *s) + 0.5 for s in sizes]
     out = basis(feats, contexts, out_size=(10, 14))
-    torch.testing.assert_close(out, basis(feats, [c * 7 for c in contexts], out_size=(10, 14)))
-    assert basis.context_channels == 8
+    assert out.shape == (2, 4, 10, 14)
+    changed = basis(feats, [c * 7 for c in contexts], out_size=(10, 14))
+    assert torch.allclose(out, changed) == (not (use_a or use_b))
 
 
 def test_padding_ablation_uses_plain_bilinear_upsampling():

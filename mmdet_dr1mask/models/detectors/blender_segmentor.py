@@ -28,6 +28,10 @@ class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
         basis_head: ``DR1Basis`` or ``BlendMaskBasis`` config.
         mask_head: ``BlenderHead`` config.
         semantic_head: optional ``ThingSemanticHead`` config (auxiliary loss).
+        instance_start_level: the first neck output the instance branch (dense
+            head, basis, semantic head) reads: 0 when the FPN starts at P3; 1 when
+            it also outputs P2 for a panoptic branch (BlendMask panoptic), so that
+            the FCOS head keeps P3–P7.
         train_cfg, test_cfg, data_preprocessor, init_cfg: as in MMDetection.
     """
 
@@ -38,6 +42,7 @@ class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
                  basis_head: ConfigType,
                  mask_head: ConfigType,
                  semantic_head: OptConfigType = None,
+                 instance_start_level: int = 0,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
@@ -56,6 +61,7 @@ class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
         self.basis_head = basis
         self.mask_head = blender
         self.semantic_head = MODELS.build(semantic_head) if semantic_head else None
+        self.instance_start_level = instance_start_level
 
     def basis_size(self, batch_inputs: Tensor) -> List[int]:
         """(H, W) of the basis: the padded input size over the basis stride, rounded up."""
@@ -70,11 +76,12 @@ class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
         """Detection, mask and auxiliary semantic losses.
 
         Returns:
-            losses, the FPN features, the positives of each image (see
+            losses, all the neck's outputs, the positives of each image (see
             ``DR1FCOSHead.loss_by_feat``) and the basis F, for subclasses that
             add a panoptic branch.
         """
-        x = self.extract_feat(batch_inputs)
+        feats = self.extract_feat(batch_inputs)
+        x = feats[self.instance_start_level:]
         losses, positives, contexts = self.bbox_head.loss(x, batch_data_samples)
         bases = self.basis_head(x, contexts, self.basis_size(batch_inputs))
         gts = [s.gt_instances for s in batch_data_samples]
@@ -85,7 +92,7 @@ class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
                        for s in batch_data_samples]
             losses.update(self.semantic_head.loss(feat, gts, [s.metainfo for s in
                                                               batch_data_samples], ignored))
-        return losses, x, positives, bases
+        return losses, feats, positives, bases
 
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:
@@ -96,12 +103,13 @@ class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
     def predict_instances(self, batch_inputs: Tensor, batch_data_samples: SampleList,
                           rescale: bool = True
                           ) -> Tuple[InstanceList, Tuple[Tensor], Tensor]:
-        """Detections with masks and embeddings, the FPN features and the basis F."""
-        x = self.extract_feat(batch_inputs)
+        """Detections with masks and embeddings, all the neck's outputs and the basis F."""
+        feats = self.extract_feat(batch_inputs)
+        x = feats[self.instance_start_level:]
         results, contexts = self.bbox_head.predict(x, batch_data_samples, rescale=False)
         bases = self.basis_head(x, contexts, self.basis_size(batch_inputs))
         metas = [s.metainfo for s in batch_data_samples]
-        return self.mask_head.predict(bases, results, metas, rescale=rescale), x, bases
+        return self.mask_head.predict(bases, results, metas, rescale=rescale), feats, bases
 
     def _forward(self, batch_inputs: Tensor,
                  batch_data_samples: Optional[SampleList] = None) -> Tuple:
@@ -111,7 +119,7 @@ class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
             (cls_scores, bbox_preds, centernesses, contexts, embeddings, bases):
             the dense head's per-level lists and the basis F.
         """
-        x = self.extract_feat(batch_inputs)
+        x = self.extract_feat(batch_inputs)[self.instance_start_level:]
         head_outs = self.bbox_head(x)
         bases = self.basis_head(x, head_outs[3], self.basis_size(batch_inputs))
         return (*head_outs, bases)

@@ -20,11 +20,14 @@ class BlendMask(BlenderSegmentor):
     ``mask_head``: ``BlenderHead(attention='full', use_projection=False)``
     (784-long embedding); ``semantic_head``: ``ThingSemanticHead`` on P3.
 
-    Panoptic (both or neither): ``panoptic_head`` is MMDetection's
-    ``PanopticFPNHead`` (stuff + one "thing" channel) on the FPN levels and
+    Panoptic (both or neither), as AdelaiDet's ``configs/BlendMask/Panoptic``:
+    ``panoptic_head`` is MMDetection's ``PanopticFPNHead`` (stuff + one "thing"
+    channel; Detectron2's semantic FPN head) on P2–P5, which the FPN then also
+    outputs (``instance_start_level=1`` keeps the instance branch on P3–P7), and
     ``panoptic_fusion_head`` its ``HeuristicFusionHead`` (mask overlap, stuff area
     limit in its ``test_cfg``); detections scoring at least
-    ``instance_score_thr`` enter the fusion. See :class:`BlenderSegmentor` for
+    ``instance_score_thr`` (on the sqrt(cls·ctr) scale of AdelaiDet, Detectron2's
+    ``INSTANCES_CONFIDENCE_THRESH``) enter the fusion. See :class:`BlenderSegmentor` for
     the other arguments.
     """
 
@@ -41,19 +44,19 @@ class BlendMask(BlenderSegmentor):
         self.instance_score_thr = instance_score_thr
 
     def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> Dict[str, Tensor]:
-        losses, x, _, _ = self.instance_losses(batch_inputs, batch_data_samples)
+        losses, feats, _, _ = self.instance_losses(batch_inputs, batch_data_samples)
         if self.panoptic_head is not None:
-            losses.update(self.panoptic_head.loss(x, batch_data_samples))
+            losses.update(self.panoptic_head.loss(feats, batch_data_samples))
         return losses
 
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:
         """``pred_instances``, and ``pred_panoptic_seg`` with the panoptic heads."""
-        results, x, _ = self.predict_instances(batch_inputs, batch_data_samples, rescale)
+        results, feats, _ = self.predict_instances(batch_inputs, batch_data_samples, rescale)
         results = drop_embeddings(results)
         if self.panoptic_head is not None:
             metas = [s.metainfo for s in batch_data_samples]
-            seg_preds = self.panoptic_head.predict(x, metas, rescale=rescale)
+            seg_preds = self.panoptic_head.predict(feats, metas, rescale=rescale)
             confident = [r[r.scores >= self.instance_score_thr] for r in results]
             for sample, pan in zip(batch_data_samples,
                                    self.panoptic_fusion_head.predict(confident, seg_preds)):

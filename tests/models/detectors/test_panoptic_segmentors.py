@@ -15,35 +15,18 @@ from mmengine.dataset import pseudo_collate
 import mmdet_dr1mask  # noqa: F401
 
 TINY = osp.join(REPO_ROOT, 'configs', 'dr1mask', 'dr1mask_r18_fpn_tiny_synthetic-panoptic.py')
+BLENDMASK_TINY = osp.join(REPO_ROOT, 'configs', 'blendmask',
+                          'blendmask_r18_fpn_tiny_synthetic-panoptic.py')
 KINDS = ['DR1Mask', 'BlendMask']
 NUM_THINGS, NUM_STUFF = 3, 4
 register_all_modules()
 
 
 def tiny_cfg(kind):
-    cfg = Config.fromfile(TINY)
     if kind == 'BlendMask':  # BlendMask instance + semantic FPN head + heuristic fusion
-        model = cfg.model
-        model.type = 'BlendMask'
-        model.data_preprocessor.pad_size_divisor = 32
-        model.bbox_head.context_channels = 0
-        model.basis_head = dict(type='BlendMaskBasis', in_channels=32, channels=16,
-                                upsample_mode='bilinear')
-        model.mask_head = dict(type='BlenderHead', basis_channels=4, attention='full',
-                               use_projection=False, max_pos_per_img=64)
-        model.semantic_head = dict(type='ThingSemanticHead', in_channels=32, num_classes=3,
-                                   input='fpn', in_stride=8, num_convs=2, feat_channels=16)
-        model.panoptic_head = dict(
-            type='PanopticFPNHead', num_things_classes=NUM_THINGS,
-            num_stuff_classes=NUM_STUFF, in_channels=32, inner_channels=16, start_level=0,
-            end_level=3, norm_cfg=dict(type='GN', num_groups=8, requires_grad=True),
-            loss_seg=dict(type='CrossEntropyLoss', ignore_index=255, loss_weight=0.5))
-        model.panoptic_fusion_head = dict(
-            type='HeuristicFusionHead', num_things_classes=NUM_THINGS,
-            num_stuff_classes=NUM_STUFF,
-            test_cfg=dict(mask_overlap=0.4, stuff_area_limit=64))
-        model.instance_score_thr = 0.45
-    elif kind == 'DR1Mask-boxes':
+        return Config.fromfile(BLENDMASK_TINY)
+    cfg = Config.fromfile(TINY)
+    if kind == 'DR1Mask-boxes':
         cfg.model.panoptic_head.things_in_boxes = True
     return cfg
 
@@ -75,7 +58,7 @@ def test_losses_finite_and_falling_on_synthetic_panoptic_data(kind, train_batch)
         assert torch.isfinite(value) and value > 0, name
     optim = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     totals, pan = [], []
-    for _ in range(15):
+    for _ in range(20):
         losses = run_model(model, train_batch, 'loss')
         total = sum(losses.values())
         optim.zero_grad()
@@ -155,3 +138,42 @@ def test_blendmask_panoptic_needs_both_heads():
     cfg.panoptic_fusion_head = None
     with pytest.raises(ValueError, match='both panoptic_head and panoptic_fusion_head'):
         MODELS.build(cfg)
+
+
+def test_blendmask_semantic_logits_are_at_stride_four_over_p2_to_p5():
+    """AdelaiDet's panoptic BlendMask: Detectron2's semantic FPN head over P2-P5, stride 4,
+    while the FCOS head keeps P3-P7."""
+    model = build('BlendMask').eval()
+    with torch.no_grad():
+        feats = model.extract_feat(torch.randn(1, 3, 96, 128))
+        assert [f.shape[-2:] for f in feats] == [(96 // s, 128 // s)
+                                                  for s in (4, 8, 16, 32, 64, 128)]
+        assert model.panoptic_head(feats)['seg_preds'].shape == (1, NUM_STUFF + 1, 24, 32)
+        # the instance branch sees P3-P7, as without the panoptic branch
+        cls_scores = model.bbox_head(feats[model.instance_start_level:])[0]
+    assert [c.shape[-2:] for c in cls_scores] == [(96 // s, 128 // s)
+                                                  for s in (8, 16, 32, 64, 128)]
+
+
+def test_blendmask_semantic_loss_averages_over_labelled_pixels_only():
+    """Void and padding (255) pixels neither add to the loss nor dilute it (Detectron2:
+    cross-entropy with ignore_index=255 and reduction='mean')."""
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import PixelData
+    model = build('BlendMask')
+    head = model.panoptic_head
+    torch.manual_seed(0)
+    feats = model.extract_feat(torch.randn(2, 3, 64, 64))
+    seg = torch.randint(NUM_THINGS, NUM_THINGS + NUM_STUFF, (2, 1, 64, 64))
+
+    def loss(gt_seg):
+        samples = [DetDataSample(gt_sem_seg=PixelData(sem_seg=g)) for g in gt_seg]
+        return head.loss(feats, samples)['loss_seg']
+
+    voided = seg.clone()
+    voided[:, :, :, 32:] = 255  # half of every image is void or padding
+    logits = head(feats)['seg_preds']  # stride 4: the labels are sampled at stride 4
+    target = voided[:, 0, ::4, ::4] - NUM_THINGS
+    target[target == 255 - NUM_THINGS] = 255
+    expected = 0.5 * torch.nn.functional.cross_entropy(logits, target, ignore_index=255)
+    torch.testing.assert_close(loss(voided), expected)

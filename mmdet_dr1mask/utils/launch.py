@@ -1,7 +1,10 @@
 """Run MMDetection-style distributed configs on machines without CUDA."""
+from typing import Any
+
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
+from mmengine.logging import print_log
 
 
 def adapt_distributed_to_cpu(cfg: Config) -> Config:
@@ -13,6 +16,11 @@ def adapt_distributed_to_cpu(cfg: Config) -> Config:
     process group itself with gloo (MMEngine then skips its own start), and
     passes ``device_ids=None`` to DDP (a CPU module). Nothing changes when CUDA is
     available or the launcher is ``'none'``.
+
+    PyTorch's SyncBatchNorm synchronises only CUDA tensors (a CPU process group
+    raises in its forward), so the model's ``SyncBN`` layers (the bases use them
+    on GPUs, as AdelaiDet) become per-process ``BN`` here; a single process
+    needs no change, SyncBatchNorm then is plain BatchNorm.
     """
     launcher = cfg.get('launcher', 'none')
     if launcher == 'none' or torch.cuda.is_available():
@@ -27,4 +35,22 @@ def adapt_distributed_to_cpu(cfg: Config) -> Config:
     wrapper['device_ids'] = None
     wrapper.setdefault('broadcast_buffers', False)
     cfg.model_wrapper_cfg = wrapper
+    if _sync_bn_to_bn(cfg.model):
+        print_log('SyncBN needs CUDA: the model uses per-process BN on these CPU processes',
+                  logger='current')
     return cfg
+
+
+def _sync_bn_to_bn(node: Any) -> bool:
+    """Replace every ``type='SyncBN'`` in a config tree by ``'BN'``; True if any was."""
+    found = False
+    if isinstance(node, dict):
+        if node.get('type') == 'SyncBN':
+            node['type'] = 'BN'
+            found = True
+        for value in node.values():
+            found |= _sync_bn_to_bn(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            found |= _sync_bn_to_bn(value)
+    return found

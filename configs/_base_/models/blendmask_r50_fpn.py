@@ -19,7 +19,7 @@ model = dict(
         num_levels=3,  # P3-P5
         num_tower_convs=3,
         upsample_mode='bilinear',  # ordinary bilinear up-sampling (padding 32)
-        norm_cfg=dict(type='BN', requires_grad=True)),
+        norm_cfg=dict(type='SyncBN', requires_grad=True)),  # BASIS_MODULE.NORM
     mask_head=dict(
         basis_channels=4,  # the basis already outputs the K = 4 bases
         attention='full',
@@ -29,4 +29,5 @@ model = dict(
         input='fpn',  # P3
         in_stride=8,
         num_convs=2,
-        feat_channels=128))
+        feat_channels=128,
+        norm_cfg=dict(type='SyncBN', requires_grad=True)))  # in AdelaiDet's basis module

@@ -1,23 +1,27 @@
 # DR1Mask, R-50-FPN, COCO instance segmentation (paper Sec. 3.1-3.2, 4.1).
 model = dict(
     type='DR1Mask',
+    # the MSRA ImageNet ResNet's input: BGR, 0-255, minus the mean, std 1 (Detectron2)
     data_preprocessor=dict(
         type='DetDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
+        mean=[103.53, 116.28, 123.675],
+        std=[1.0, 1.0, 1.0],
+        bgr_to_rgb=False,
         pad_mask=True,
         pad_size_divisor=4),  # Table 5: pad to 4 with aligned up-sampling
+    # Detectron2's R-50.pkl, which the paper and AdelaiDet start from: the MSRA "caffe"
+    # ResNet (stride in the first 1x1 conv), frozen BN and stem (FrozenBN, FREEZE_AT 2).
+    # Offline: README "Pretrained backbone" points this name at a local file.
     backbone=dict(
         type='ResNet',
         depth=50,
         num_stages=4,
         out_indices=(0, 1, 2, 3),
         frozen_stages=1,
-        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_cfg=dict(type='BN', requires_grad=False),
         norm_eval=True,
-        style='pytorch',
-        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
+        style='caffe',
+        init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://detectron2/resnet50_caffe')),
     neck=dict(
         type='FPN',
         in_channels=[256, 512, 1024, 2048],
@@ -53,7 +57,9 @@ model = dict(
         upsample_mode='aligned',
         use_a=True,
         use_b=True,
-        norm_cfg=dict(type='BN', requires_grad=True)),
+        # AdelaiDet's BASIS_MODULE.NORM: SyncBN (plain BN in single-process CPU runs,
+        # see mmdet_dr1mask/utils/launch.py)
+        norm_cfg=dict(type='SyncBN', requires_grad=True)),
     mask_head=dict(
         type='BlenderHead',
         basis_channels=32,

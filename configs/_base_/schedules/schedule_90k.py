@@ -14,7 +14,9 @@ optim_wrapper = dict(
     type='OptimWrapper',
     # MMEngine's constructor, naming an unknown optimizer type instead of a TypeError
     constructor='CheckedOptimWrapperConstructor',
-    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001))
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001),
+    # no weight decay on GN/BN weights and biases (Detectron2's WEIGHT_DECAY_NORM: 0.0)
+    paramwise_cfg=dict(norm_decay_mult=0.0))
 auto_scale_lr = dict(enable=False, base_batch_size=16)
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=10000, max_keep_ckpts=3))
 log_processor = dict(by_epoch=False)

@@ -9,6 +9,7 @@ optim_wrapper = dict(
     # MMEngine's constructor, naming an unknown optimizer type instead of a TypeError
     constructor='CheckedOptimWrapperConstructor',
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001),
+    paramwise_cfg=dict(norm_decay_mult=0.0),  # as the COCO schedules (Detectron2)
     clip_grad=dict(max_norm=35, norm_type=2))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),

@@ -71,7 +71,8 @@ def apply_recipe(cfg: Config, args: argparse.Namespace) -> Config:
         init_cfg=dict(type='Pretrained', checkpoint=osp.abspath(args.backbone)))
     longest = max(args.short_sides)
     load = [dict(type='LoadImageFromFile'),
-            dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False)]
+            dict(type='CheckedLoadAnnotations', with_bbox=True, with_mask=True,
+                 poly2mask=False)]
     train_pipeline = load + [
         dict(type='RandomChoiceResize', keep_ratio=True,
              scales=[(s * 5 // 3, s) for s in args.short_sides]),

@@ -1,3 +1,9 @@
-from .loading import CheckedLoadImageFromFile, CheckedLoadPanopticAnnotations, jpeg_is_truncated
+from .loading import (
+    CheckedLoadAnnotations,
+    CheckedLoadImageFromFile,
+    CheckedLoadPanopticAnnotations,
+    jpeg_is_truncated,
+)
 
-__all__ = ['CheckedLoadImageFromFile', 'CheckedLoadPanopticAnnotations', 'jpeg_is_truncated']
+__all__ = ['CheckedLoadAnnotations', 'CheckedLoadImageFromFile',
+           'CheckedLoadPanopticAnnotations', 'jpeg_is_truncated']

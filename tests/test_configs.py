@@ -13,6 +13,7 @@ import re
 import shlex
 
 import pytest
+import torch
 import yaml
 from conftest import REPO_ROOT
 from mmdet.datasets import CocoDataset
@@ -82,7 +83,8 @@ def test_config_loads_and_builds(rel_path):
     if cfg.model.type == 'BlendMask':
         assert (head.context_channels, head.embedding_channels) == (0, 4 * 14 * 14)
     else:
-        assert head.context_channels == 2 * cfg.model.basis_head.channels
+        basis = cfg.model.basis_head  # D for each dynamic factor that is on
+        assert head.context_channels == basis.channels * (basis.use_a + basis.use_b)
     if model.semantic_head is not None:
         assert head.num_classes == model.semantic_head.num_classes
     if cfg.model.get('panoptic_head') and cfg.model.type == 'DR1Mask':
@@ -91,6 +93,10 @@ def test_config_loads_and_builds(rel_path):
     if cfg.model.get('panoptic_head') and cfg.model.type == 'BlendMask':  # two branches
         assert type(model.panoptic_head).__name__ == 'PanopticFPNHead'
         assert model.panoptic_fusion_head.test_cfg.mask_overlap == 0.4
+        # Detectron2's semantic FPN head: P2-P5 of an FPN that also outputs P2
+        assert (model.panoptic_head.start_level, model.panoptic_head.end_level) == (0, 4)
+        assert model.neck.num_outs == 6 and model.instance_start_level == 1
+        assert model.panoptic_head.loss_seg.avg_non_ignore
         # BlendMask's 0.45 on COCO; the tiny synthetic one uses the DR1Mask tiny config's 0.3
         assert model.instance_score_thr == (0.3 if 'synthetic' in rel_path else 0.45)
     assert model.data_preprocessor.pad_size_divisor == \
@@ -226,7 +232,7 @@ DERIVED = {
                  milestones=[180000, 240000], gamma=0.1)]}),
     'dr1mask/dr1mask_r101_fpn_ms-3x_coco.py': (THREE_X, {
         'model.backbone.depth': 101,
-        'model.backbone.init_cfg.checkpoint': 'torchvision://resnet101'}),
+        'model.backbone.init_cfg.checkpoint': 'open-mmlab://detectron2/resnet101_caffe'}),
     'dr1mask/dr1mask_r101-dcn_fpn_ms-3x_coco.py': ('dr1mask/dr1mask_r101_fpn_ms-3x_coco.py', {
         'model.backbone.type': 'ResNetDCNInterval', 'model.backbone.dcn_interval': 3,
         'model.backbone.dcn.type': 'DCNv2', 'model.backbone.dcn.deform_groups': 1,
@@ -234,7 +240,7 @@ DERIVED = {
         'model.backbone.stage_with_dcn': (False, True, True, True)}),
     'dr1mask/dr1mask_r101_fpn_ms-3x_coco-panoptic.py': (PAN_THREE_X, {
         'model.backbone.depth': 101,
-        'model.backbone.init_cfg.checkpoint': 'torchvision://resnet101'}),
+        'model.backbone.init_cfg.checkpoint': 'open-mmlab://detectron2/resnet101_caffe'}),
     'dr1mask/dr1mask_r101-dcn_fpn_ms-3x_coco-panoptic.py': (
         'dr1mask/dr1mask_r101_fpn_ms-3x_coco-panoptic.py', {
             'model.backbone.type': 'ResNetDCNInterval', 'model.backbone.dcn_interval': 3,
@@ -379,3 +385,37 @@ def test_metafiles_point_at_existing_configs_and_claim_no_results():
             assert model['Metadata']['Training Data'] == 'COCO'
             assert 'Results' not in model and 'Weights' not in model  # nothing trained yet
             assert osp.basename(model['Config']) in readme
+
+
+def test_basis_width_is_32_for_the_1x_panoptic_ablations_and_64_for_3x():
+    """Sec. 4.1: D = 32 for the ablations (Tables 2, 5, 7 name no other width); the 3x
+    panoptic models use Table 6's 64."""
+    for rel, width in ((PAN_ONE_X, 32), (ABL + 'dr1mask_r50_fpn_1x_coco-panoptic_wo-ab.py', 32),
+                       (ABL + 'dr1mask_r50_fpn_1x_coco-panoptic_factored.py', 32),
+                       (PAN_THREE_X, 64)):
+        model = load(rel).model
+        widths = (model.basis_head.channels, model.mask_head.basis_channels,
+                  model.panoptic_head.in_channels)
+        assert widths == (width,) * 3, rel
+
+
+@pytest.mark.parametrize('rel_path', ['dr1mask/dr1mask_r18_fpn_tiny_synthetic.py',
+                                      'blendmask/blendmask_r18_fpn_tiny_synthetic-panoptic.py'])
+def test_no_weight_decay_on_norm_layers_as_detectron2(rel_path):
+    """WEIGHT_DECAY_NORM: 0.0 (Detectron2, which AdelaiDet's BlendMask keeps): GN and BN
+    weights and biases get no decay, convolutions the schedule's 1e-4; the COCO schedules
+    say the same."""
+    from mmengine.optim import build_optim_wrapper
+    cfg = load(rel_path)
+    model = MODELS.build(cfg.model)
+    optimizer = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    decay = {id(p): group['weight_decay'] for group in optimizer.param_groups
+             for p in group['params']}
+    norms = (torch.nn.GroupNorm, torch.nn.modules.batchnorm._BatchNorm)
+    for module in model.modules():
+        for p in module.parameters(recurse=False):
+            expected = 0.0 if isinstance(module, norms) else 1e-4
+            assert decay[id(p)] == expected, type(module).__name__
+    for schedule in ('schedule_90k.py', 'schedule_270k.py'):
+        schedule_cfg = Config.fromfile(osp.join(CONFIG_DIR, '_base_', 'schedules', schedule))
+        assert schedule_cfg.optim_wrapper.paramwise_cfg.norm_decay_mult == 0.0

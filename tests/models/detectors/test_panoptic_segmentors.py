@@ -145,13 +145,13 @@ def test_blendmask_semantic_logits_are_at_stride_four_over_p2_to_p5():
     while the FCOS head keeps P3-P7."""
     model = build('BlendMask').eval()
     with torch.no_grad():
-        feats = model.extract_feat(torch.randn(1, 3, 96, 128))
-        assert [f.shape[-2:] for f in feats] == [(96 // s, 128 // s)
+        feats = model.extract_feat(torch.randn(1, 3, 128, 256))
+        assert [f.shape[-2:] for f in feats] == [(128 // s, 256 // s)
                                                   for s in (4, 8, 16, 32, 64, 128)]
-        assert model.panoptic_head(feats)['seg_preds'].shape == (1, NUM_STUFF + 1, 24, 32)
+        assert model.panoptic_head(feats)['seg_preds'].shape == (1, NUM_STUFF + 1, 32, 64)
         # the instance branch sees P3-P7, as without the panoptic branch
         cls_scores = model.bbox_head(feats[model.instance_start_level:])[0]
-    assert [c.shape[-2:] for c in cls_scores] == [(96 // s, 128 // s)
+    assert [c.shape[-2:] for c in cls_scores] == [(128 // s, 256 // s)
                                                   for s in (8, 16, 32, 64, 128)]
 
 

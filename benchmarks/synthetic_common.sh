@@ -2,7 +2,8 @@
 # PY (python), WORK_DIR, ITERS and DATA (the dataset root, ending in /).
 
 # train_tiny CONFIG RUN_DIR [CFG_OPTION...]: ITERS iterations (lr / 10 at 5/6) on DATA,
-# one evaluation and one checkpoint at the end; extra options come last and win
+# one evaluation and one checkpoint at the end, training seed SEED (default 0, the
+# configs' own); extra options come last and win
 train_tiny() {
   local config=$1 run_dir=$2
   shift 2
@@ -14,7 +15,7 @@ train_tiny() {
     val_evaluator.0.ann_file="${DATA}annotations/panoptic_val.json" \
     val_evaluator.0.seg_prefix="${DATA}annotations/panoptic_val/" \
     val_evaluator.1.ann_file="${DATA}annotations/instances_val.json" \
-    default_hooks.checkpoint.interval="$ITERS" "$@"
+    default_hooks.checkpoint.interval="$ITERS" randomness.seed="${SEED:-0}" "$@"
 }
 
 # test_tiny RUN_DIR RUN_NAME OUT_DIR [CFG_OPTION...]: evaluates RUN_DIR's final checkpoint

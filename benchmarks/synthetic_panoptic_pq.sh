@@ -2,13 +2,14 @@
 # Panoptic DR1Mask vs two-branch panoptic BlendMask and K-Net, tiny models trained the same
 # way on the synthetic shapes dataset (CPU, minutes): PQ, PQ_th, PQ_st and mask AP of each.
 #
-#   bash benchmarks/synthetic_panoptic_pq.sh [WORK_DIR] [ITERS]
+#   [SEED=N] bash benchmarks/synthetic_panoptic_pq.sh [WORK_DIR] [ITERS]
 #
 # Writes the dataset (128 train / 32 val images of 192x256, seed 0) to WORK_DIR/data, trains
 # configs/{dr1mask,blendmask,knet}/*_r18_fpn_tiny_synthetic-panoptic.py for ITERS iterations
 # (default 600, batch 4, lr / 10 at 5/6; SGD lr 0.01, K-Net its own AdamW lr 1e-3) and
 # evaluates each on the val split; DR1Mask is evaluated a second time with its thing
-# channels confined to their boxes (`things_in_boxes`, not in the paper).
+# channels confined to their boxes (`things_in_boxes`, not in the paper). SEED is the
+# training seed (default 0, the configs' own); the data stay the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK_DIR=${1:-work_dirs/synthetic_panoptic_pq}

@@ -39,7 +39,10 @@ THREE_X = 'dr1mask/dr1mask_r50_fpn_ms-3x_coco.py'
 ABL = 'dr1mask/ablations/'
 PAN_ONE_X = 'dr1mask/dr1mask_r50_fpn_1x_coco-panoptic.py'
 PAN_THREE_X = 'dr1mask/dr1mask_r50_fpn_ms-3x_coco-panoptic.py'
-VECTOR = {'model.mask_head.attention': 'vector'}
+ABSENT = object()  # config_diff's value for a key the config does not have
+ATTENTION = 'model.mask_head.attention.'
+VECTOR = {ATTENTION + 'type': 'VectorAttention', ATTENTION + 'num_bases': ABSENT,
+          ATTENTION + 'attention_size': ABSENT, ATTENTION + 'factor_rank': ABSENT}
 
 
 def load(rel_path: str) -> Config:
@@ -56,13 +59,14 @@ def test_configs_are_found():
 def expected_embedding_channels(mask_head: dict) -> int:
     """E by attention (docs/paper_map.md: vector D; full D*K + K*R^2, K*R^2 without projection;
     factored D*K + K*r)."""
-    d, k = mask_head['basis_channels'], mask_head['num_bases']
-    if mask_head['attention'] == 'vector':
+    d, attention = mask_head['basis_channels'], mask_head['attention']
+    if attention['type'] == 'VectorAttention':
         return d
-    projection = d * k if mask_head.get('use_projection', True) else 0
-    if mask_head['attention'] == 'full':
-        return projection + k * mask_head['attention_size'] ** 2
-    return projection + k * mask_head['factor_rank']
+    k = attention['num_bases']
+    projection = d * k if attention.get('use_projection', True) else 0
+    if attention['type'] == 'FullAttention':
+        return projection + k * attention['attention_size'] ** 2
+    return projection + k * attention['factor_rank']
 
 
 @pytest.mark.parametrize('rel_path', CONFIGS)
@@ -191,7 +195,8 @@ ABLATIONS = {
         **VECTOR, 'model.bbox_head.top_input': 'class_tower'}),
     # Table 4
     ABL + 'dr1mask_r50_fpn_1x_coco_full.py': (ONE_X, {
-        'model.mask_head.attention': 'full', 'model.mask_head.use_projection': True}),
+        ATTENTION + 'type': 'FullAttention', ATTENTION + 'factor_rank': ABSENT,
+        ATTENTION + 'use_projection': True}),
     # Table 5 (instance versions)
     ABL + 'dr1mask_r50_fpn_1x_coco_pad32-instance.py': (ONE_X, {
         'model.data_preprocessor.pad_size_divisor': 32,
@@ -221,7 +226,8 @@ ABLATIONS = {
        for d in (32, 128)},
     # Table 7 (panoptic, 1x)
     ABL + 'dr1mask_r50_fpn_1x_coco-panoptic_factored.py': (PAN_ONE_X, {
-        'model.mask_head.attention': 'factored'}),
+        ATTENTION + 'type': 'FactoredAttention', ATTENTION + 'num_bases': 4,
+        ATTENTION + 'attention_size': 14, ATTENTION + 'factor_rank': 4}),
 }
 DERIVED = {
     THREE_X: (ONE_X, {
@@ -263,9 +269,8 @@ def flatten(value, prefix: str = '') -> dict:
 def config_diff(cfg: Config, ref: Config) -> dict:
     """{key: value in cfg} for every flattened key whose value differs from ref."""
     a, b = flatten(cfg.to_dict()), flatten(ref.to_dict())
-    missing = object()
-    return {k: a.get(k, missing) for k in a.keys() | b.keys()
-            if a.get(k, missing) != b.get(k, missing)}
+    return {k: a.get(k, ABSENT) for k in a.keys() | b.keys()
+            if a.get(k, ABSENT) != b.get(k, ABSENT)}
 
 
 @pytest.mark.parametrize('rel_path', sorted({**ABLATIONS, **DERIVED}))
@@ -285,7 +290,7 @@ def test_blendmask_shares_data_and_schedule_with_dr1mask_1x():
 def test_table1_baseline_has_no_dynamic_factor_and_vector_attention():
     model = load(ABL + 'dr1mask_r50_fpn_1x_coco_vector-wo-ab.py').model
     assert model.basis_head.use_a is False and model.basis_head.use_b is False
-    assert model.mask_head.attention == 'vector'
+    assert model.mask_head.attention == dict(type='VectorAttention')
 
 
 # ------------------------------------------------------------------- custom coco

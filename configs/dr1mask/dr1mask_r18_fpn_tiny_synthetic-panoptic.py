@@ -18,7 +18,8 @@ model = dict(
     bbox_head=dict(num_classes=3, in_channels=32, feat_channels=32, stacked_convs=2,
                    norm_cfg=dict(type='GN', num_groups=8, requires_grad=True)),
     basis_head=dict(in_channels=32, channels=basis_channels),
-    mask_head=dict(basis_channels=basis_channels, attention='vector', max_pos_per_img=64),
+    mask_head=dict(basis_channels=basis_channels,
+                   attention=dict(_delete_=True, type='VectorAttention'), max_pos_per_img=64),
     semantic_head=None,  # the panoptic layer supervises F
     panoptic_head=dict(
         type='DR1PanopticHead',

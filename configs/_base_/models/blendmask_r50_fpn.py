@@ -22,8 +22,10 @@ model = dict(
         norm_cfg=dict(type='SyncBN', requires_grad=True)),  # BASIS_MODULE.NORM
     mask_head=dict(
         basis_channels=4,  # the basis already outputs the K = 4 bases
-        attention='full',
-        use_projection=False),
+        # BlendMask's blender: 4 x 14 x 14 attention on the bases, no D -> K projection
+        attention=dict(
+            _delete_=True, type='FullAttention', num_bases=4, attention_size=14,
+            use_projection=False)),
     semantic_head=dict(
         in_channels=256,
         input='fpn',  # P3

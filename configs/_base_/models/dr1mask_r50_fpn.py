@@ -63,10 +63,8 @@ model = dict(
     mask_head=dict(
         type='BlenderHead',
         basis_channels=32,
-        attention='factored',  # Table 4
-        num_bases=4,
-        attention_size=14,
-        factor_rank=4,
+        attention=dict(  # Table 4
+            type='FactoredAttention', num_bases=4, attention_size=14, factor_rank=4),
         roi_size=56,
         basis_stride=4,
         max_pos_per_img=300,

@@ -6,7 +6,7 @@ basis_channels = 64
 model = dict(
     data_preprocessor=dict(pad_seg=True, seg_pad_value=255),
     basis_head=dict(channels=basis_channels),
-    mask_head=dict(basis_channels=basis_channels, attention='vector'),
+    mask_head=dict(basis_channels=basis_channels, attention=dict(_delete_=True, type='VectorAttention')),
     semantic_head=None,
     panoptic_head=dict(
         type='DR1PanopticHead',

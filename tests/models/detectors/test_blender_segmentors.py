@@ -25,8 +25,8 @@ def tiny_cfg(kind):
         cfg.model.bbox_head.context_channels = 0
         cfg.model.basis_head = dict(type='BlendMaskBasis', in_channels=32, channels=16,
                                     num_bases=4, upsample_mode='bilinear')
-        cfg.model.mask_head = dict(type='BlenderHead', basis_channels=4, attention='full',
-                                   use_projection=False, max_pos_per_img=64)
+        cfg.model.mask_head = dict(type='BlenderHead', basis_channels=4, max_pos_per_img=64,
+                                   attention=dict(type='FullAttention', use_projection=False))
         cfg.model.semantic_head = dict(type='ThingSemanticHead', in_channels=32, num_classes=3,
                                        input='fpn', in_stride=8, num_convs=2, feat_channels=16)
     return cfg

@@ -56,10 +56,9 @@ def test_configs_are_found():
 
 
 # ----------------------------------------------------------------- model building
-def expected_embedding_channels(mask_head: dict) -> int:
-    """E by attention (docs/paper_map.md: vector D; full D*K + K*R^2, K*R^2 without projection;
-    factored D*K + K*r)."""
-    d, attention = mask_head['basis_channels'], mask_head['attention']
+def expected_embedding_channels(d: int, attention: dict) -> int:
+    """E by attention for a D-wide basis (docs/paper_map.md: vector D; full D*K + K*R^2,
+    K*R^2 without projection; factored D*K + K*r)."""
     if attention['type'] == 'VectorAttention':
         return d
     k = attention['num_bases']
@@ -82,7 +81,10 @@ def test_config_loads_and_builds(rel_path):
         return
 
     head = model.bbox_head
-    assert head.embedding_channels == expected_embedding_channels(cfg.model.mask_head)
+    # D is stated once, in basis_head, and reaches every part that reads the basis
+    d = model.basis_head.out_channels
+    assert model.mask_head.basis_channels == d
+    assert head.embedding_channels == expected_embedding_channels(d, cfg.model.mask_head.attention)
     assert head.context_channels == model.basis_head.context_channels
     if cfg.model.type == 'BlendMask':
         assert (head.context_channels, head.embedding_channels) == (0, 4 * 14 * 14)
@@ -91,8 +93,10 @@ def test_config_loads_and_builds(rel_path):
         assert head.context_channels == basis.channels * (basis.use_a + basis.use_b)
     if model.semantic_head is not None:
         assert head.num_classes == model.semantic_head.num_classes
+        if model.semantic_head.input == 'basis':
+            assert model.semantic_head.conv_seg.in_channels == d
     if cfg.model.get('panoptic_head') and cfg.model.type == 'DR1Mask':
-        assert model.panoptic_head.in_channels == model.mask_head.basis_channels
+        assert model.panoptic_head.in_channels == d
         assert model.panoptic_head.num_stuff_classes == (4 if 'synthetic' in rel_path else 53)
     if cfg.model.get('panoptic_head') and cfg.model.type == 'BlendMask':  # two branches
         assert type(model.panoptic_head).__name__ == 'PanopticFPNHead'
@@ -206,8 +210,7 @@ ABLATIONS = {
         'model.basis_head.upsample_mode': 'bilinear'}),
     # Table 6 (instance versions, 3x)
     **{ABL + f'dr1mask_r50_fpn_ms-3x_coco_d{d}-instance.py': (THREE_X, {
-        'basis_channels': d, 'model.basis_head.channels': d,
-        'model.mask_head.basis_channels': d, 'model.semantic_head.in_channels': d})
+        'model.basis_head.channels': d})
        for d in (64, 128)},
     # Table 2 (panoptic, 1x)
     ABL + 'dr1mask_r50_fpn_1x_coco-panoptic_wo-ab.py': (PAN_ONE_X, {
@@ -221,8 +224,7 @@ ABLATIONS = {
         'model.basis_head.upsample_mode': 'bilinear'}),
     # Table 6 (panoptic, 3x)
     **{ABL + f'dr1mask_r50_fpn_ms-3x_coco-panoptic_d{d}.py': (PAN_THREE_X, {
-        'model.basis_head.channels': d, 'model.mask_head.basis_channels': d,
-        'model.panoptic_head.in_channels': d})
+        'model.basis_head.channels': d})
        for d in (32, 128)},
     # Table 7 (panoptic, 1x)
     ABL + 'dr1mask_r50_fpn_1x_coco-panoptic_factored.py': (PAN_ONE_X, {
@@ -398,10 +400,7 @@ def test_basis_width_is_32_for_the_1x_panoptic_ablations_and_64_for_3x():
     for rel, width in ((PAN_ONE_X, 32), (ABL + 'dr1mask_r50_fpn_1x_coco-panoptic_wo-ab.py', 32),
                        (ABL + 'dr1mask_r50_fpn_1x_coco-panoptic_factored.py', 32),
                        (PAN_THREE_X, 64)):
-        model = load(rel).model
-        widths = (model.basis_head.channels, model.mask_head.basis_channels,
-                  model.panoptic_head.in_channels)
-        assert widths == (width,) * 3, rel
+        assert load(rel).model.basis_head.channels == width, rel
 
 
 @pytest.mark.parametrize('rel_path', ['dr1mask/dr1mask_r18_fpn_tiny_synthetic.py',

@@ -15,13 +15,12 @@ model = dict(
         type='BlendMaskBasis',
         in_channels=256,
         channels=128,
-        num_bases=4,
+        num_bases=4,  # K, the blender's basis_channels
         num_levels=3,  # P3-P5
         num_tower_convs=3,
         upsample_mode='bilinear',  # ordinary bilinear up-sampling (padding 32)
         norm_cfg=dict(type='SyncBN', requires_grad=True)),  # BASIS_MODULE.NORM
     mask_head=dict(
-        basis_channels=4,  # the basis already outputs the K = 4 bases
         # BlendMask's blender: 4 x 14 x 14 attention on the bases, no D -> K projection
         attention=dict(
             _delete_=True, type='FullAttention', num_bases=4, attention_size=14,

@@ -18,9 +18,13 @@ from .finite_losses import FiniteLossesMixin
 class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
     """Dense head + basis + blender (+ auxiliary semantic head).
 
-    The dense head's ``context_channels`` and ``embedding_channels`` are filled
-    in from the basis and the blender when the config leaves them out, and
-    checked when it gives them.
+    Each width is stated once, where it is made, and passed to the parts that
+    read it: the basis width (D, ``basis_head.out_channels``) to
+    ``mask_head.basis_channels`` and, for a semantic head on the basis,
+    ``semantic_head.in_channels``; the context width of the basis and the
+    embedding length of the blender to the dense head's ``context_channels`` and
+    ``embedding_channels``. A config that gives one of these keys must give the
+    same value (else ``ValueError`` naming the key).
 
     Args:
         backbone, neck: as in MMDetection.
@@ -48,13 +52,16 @@ class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         basis = MODELS.build(basis_head)
-        blender = MODELS.build(mask_head)
-        bbox_head = dict(bbox_head)
-        for key, value in (('context_channels', basis.context_channels),
-                           ('embedding_channels', blender.embedding_channels)):
-            if bbox_head.setdefault(key, value) != value:
-                raise ValueError(f'bbox_head.{key}={bbox_head[key]} does not match the '
-                                 f'basis/blender, which need {value}')
+        blender = MODELS.build(
+            with_width(mask_head, 'mask_head', 'basis_channels', basis.out_channels))
+        bbox_head = with_width(bbox_head, 'bbox_head', 'context_channels',
+                               basis.context_channels)
+        bbox_head = with_width(bbox_head, 'bbox_head', 'embedding_channels',
+                               blender.embedding_channels)
+        # ThingSemanticHead reads the basis unless its config says input='fpn'
+        if semantic_head and semantic_head.get('input', 'basis') == 'basis':
+            semantic_head = with_width(semantic_head, 'semantic_head', 'in_channels',
+                                       basis.out_channels)
         super().__init__(backbone=backbone, neck=neck, bbox_head=bbox_head, train_cfg=train_cfg,
                          test_cfg=test_cfg, data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
@@ -123,6 +130,19 @@ class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
         head_outs = self.bbox_head(x)
         bases = self.basis_head(x, head_outs[3], self.basis_size(batch_inputs))
         return (*head_outs, bases)
+
+
+def with_width(cfg: ConfigType, name: str, key: str, width: int) -> dict:
+    """A copy of the ``name`` config with ``key`` set to ``width``, derived from another part.
+
+    Raises:
+        ValueError: the config states another value for ``key``.
+    """
+    cfg = dict(cfg)
+    if cfg.setdefault(key, width) != width:
+        raise ValueError(f'{name}.{key}={cfg[key]} does not match the {width} the model '
+                         f'derives for it; leave {name}.{key} out of the config')
+    return cfg
 
 
 def drop_embeddings(results: InstanceList) -> InstanceList:

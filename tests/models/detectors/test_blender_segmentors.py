@@ -25,7 +25,7 @@ def tiny_cfg(kind):
         cfg.model.bbox_head.context_channels = 0
         cfg.model.basis_head = dict(type='BlendMaskBasis', in_channels=32, channels=16,
                                     num_bases=4, upsample_mode='bilinear')
-        cfg.model.mask_head = dict(type='BlenderHead', basis_channels=4, max_pos_per_img=64,
+        cfg.model.mask_head = dict(type='BlenderHead', max_pos_per_img=64,
                                    attention=dict(type='FullAttention', use_projection=False))
         cfg.model.semantic_head = dict(type='ThingSemanticHead', in_channels=32, num_classes=3,
                                        input='fpn', in_stride=8, num_convs=2, feat_channels=16)
@@ -129,5 +129,33 @@ def test_head_channels_are_filled_in_and_checked():
     assert model.bbox_head.embedding_channels == model.mask_head.embedding_channels
     cfg = tiny_cfg('DR1Mask').model
     cfg.bbox_head.embedding_channels = 7
-    with pytest.raises(ValueError, match='embedding_channels=7'):
+    with pytest.raises(ValueError, match=r'bbox_head\.embedding_channels=7'):
+        MODELS.build(cfg)
+
+
+@pytest.mark.parametrize('kind', KINDS)
+def test_basis_width_is_stated_once_and_reaches_every_reader(kind):
+    """D is ``basis_head``'s; changing it there changes the blender and the semantic head."""
+    cfg = tiny_cfg(kind).model
+    if kind == 'DR1Mask':
+        cfg.basis_head.channels = 12
+    else:
+        cfg.basis_head.num_bases = 3
+        cfg.mask_head.attention.num_bases = 3
+    model = MODELS.build(cfg)
+    d = 12 if kind == 'DR1Mask' else 3
+    assert model.basis_head.out_channels == model.mask_head.basis_channels == d
+    if kind == 'DR1Mask':
+        assert model.semantic_head.conv_seg.in_channels == d
+        assert model.bbox_head.context_channels == 2 * d
+
+
+@pytest.mark.parametrize('key,field', [
+    ('mask_head', 'basis_channels'),
+    ('semantic_head', 'in_channels'),
+])
+def test_a_copy_of_the_basis_width_that_disagrees_is_named(key, field):
+    cfg = tiny_cfg('DR1Mask').model
+    cfg[key][field] = 5
+    with pytest.raises(ValueError, match=fr'{key}\.{field}=5 does not match'):
         MODELS.build(cfg)

@@ -177,3 +177,12 @@ def test_blendmask_semantic_loss_averages_over_labelled_pixels_only():
     target[target == 255 - NUM_THINGS] = 255
     expected = 0.5 * torch.nn.functional.cross_entropy(logits, target, ignore_index=255)
     torch.testing.assert_close(loss(voided), expected)
+
+
+def test_panoptic_layer_takes_its_width_from_the_basis():
+    cfg = tiny_cfg('DR1Mask').model
+    cfg.basis_head.channels = 12
+    assert MODELS.build(copy.deepcopy(cfg)).panoptic_head.in_channels == 12
+    cfg.panoptic_head.in_channels = 8
+    with pytest.raises(ValueError, match=r'panoptic_head\.in_channels=8 does not match'):
+        MODELS.build(cfg)

@@ -128,16 +128,17 @@ def check_knet(model, rel_path: str) -> None:
         (20 if tiny else 100)
     assert all(s.num_classes == things + stuff * panoptic for s in iters.stages)
     stage = iters.stages[0]
-    weights = (head.loss_seg.loss_weight, head.loss_mask.loss_weight, head.loss_dice.loss_weight,
-               stage.loss_cls.loss_weight, stage.loss_mask.loss_weight,
-               stage.loss_dice.loss_weight)
+    head_masks, stage_masks = head.loss_kernel_mask, stage.loss_kernel_mask
+    weights = (head.loss_seg.loss_weight, head_masks.loss_mask.loss_weight,
+               head_masks.loss_dice.loss_weight, stage.loss_cls.loss_weight,
+               stage_masks.loss_mask.loss_weight, stage_masks.loss_dice.loss_weight)
     assert weights == (1.0, 1.0, 4.0, 2.0, 1.0, 4.0)
-    assert (head.loss_rank is not None) == (stage.loss_rank is not None) == panoptic
+    assert (head_masks.loss_rank is not None) == (stage_masks.loss_rank is not None) == panoptic
     costs = [(type(c).__name__, c.weight) for c in iters.assigner.match_costs]
     assert costs == [('FocalLossCost', 2.0), ('MaskAgreementCost', 1.0), ('DiceCost', 4.0)]
     assert [(type(c).__name__, c.weight) for c in head.assigner.match_costs] == costs[1:]
     if panoptic:
-        assert head.loss_rank.loss_weight == stage.loss_rank.loss_weight == 0.1
+        assert head_masks.loss_rank.loss_weight == stage_masks.loss_rank.loss_weight == 0.1
     # the official merge filters stuff by neither score nor area
     assert (iters.overlap_thr, iters.instance_score_thr) == (0.6, 0.3)
     assert iters.stuff_score_thr is None and iters.stuff_max_area is None

@@ -18,6 +18,9 @@ from .finite_losses import FiniteLossesMixin
 class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
     """Dense head + basis + blender (+ auxiliary semantic head).
 
+    Not registered: DR1Mask and BlendMask define ``loss`` and ``predict`` from
+    ``instance_losses`` and ``predict_instances``, adding their panoptic branches.
+
     Each width is stated once, where it is made, and passed to the parts that
     read it: the basis width (D, ``basis_head.out_channels``) to
     ``mask_head.basis_channels`` and, for a semantic head on the basis,
@@ -75,9 +78,6 @@ class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
         stride = self.mask_head.basis_stride
         return [-(-s // stride) for s in batch_inputs.shape[-2:]]
 
-    def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> Dict[str, Tensor]:
-        return self.instance_losses(batch_inputs, batch_data_samples)[0]
-
     def instance_losses(self, batch_inputs: Tensor, batch_data_samples: SampleList
                         ) -> Tuple[Dict[str, Tensor], Tuple[Tensor], InstanceList, Tensor]:
         """Detection, mask and auxiliary semantic losses.
@@ -100,12 +100,6 @@ class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
             losses.update(self.semantic_head.loss(feat, gts, [s.metainfo for s in
                                                               batch_data_samples], ignored))
         return losses, feats, positives, bases
-
-    def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
-                rescale: bool = True) -> SampleList:
-        """``pred_instances``: bboxes, scores, labels and boolean full-image masks."""
-        results = self.predict_instances(batch_inputs, batch_data_samples, rescale)[0]
-        return self.add_pred_to_datasample(batch_data_samples, drop_embeddings(results))
 
     def predict_instances(self, batch_inputs: Tensor, batch_data_samples: SampleList,
                           rescale: bool = True

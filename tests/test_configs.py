@@ -79,6 +79,9 @@ def test_config_loads_and_builds(rel_path):
     if cfg.model.type == 'KNet':
         check_knet(model, rel_path)
         return
+    if cfg.model.type == 'FCOS':  # configs/reuse: DR1FCOSHead as a plain FCOS head
+        assert (model.bbox_head.context_channels, model.bbox_head.embedding_channels) == (0, 0)
+        return
 
     head = model.bbox_head
     # D is stated once, in basis_head, and reaches every part that reads the basis
@@ -86,10 +89,10 @@ def test_config_loads_and_builds(rel_path):
     assert model.mask_head.basis_channels == d
     assert head.embedding_channels == expected_embedding_channels(d, cfg.model.mask_head.attention)
     assert head.context_channels == model.basis_head.context_channels
-    if cfg.model.type == 'BlendMask':
+    if cfg.model.basis_head.type == 'BlendMaskBasis':
         assert (head.context_channels, head.embedding_channels) == (0, 4 * 14 * 14)
     else:
-        basis = cfg.model.basis_head  # D for each dynamic factor that is on
+        basis = model.basis_head  # D for each dynamic factor that is on
         assert head.context_channels == basis.channels * (basis.use_a + basis.use_b)
     if model.semantic_head is not None:
         assert head.num_classes == model.semantic_head.num_classes

@@ -6,10 +6,9 @@ _base_ = './dr1mask_r50_fpn.py'
 model = dict(
     type='BlendMask',
     data_preprocessor=dict(pad_size_divisor=32),  # BlendMask pads to 32 (C5's stride)
-    bbox_head=dict(
-        context_channels=0,  # BlendMask's basis takes no context
-        # embedding_channels is filled in from the blender: K * R^2 = 4 * 14 * 14 = 784
-    ),
+    # the dense head's context_channels (0: BlendMask's basis takes no context) and
+    # embedding_channels (K * R^2 = 4 * 14 * 14 = 784) are passed in from the basis and
+    # the blender
     basis_head=dict(
         _delete_=True,
         type='BlendMaskBasis',

@@ -84,12 +84,12 @@ class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
 
         Returns:
             losses, all the neck's outputs, the positives of each image (see
-            ``DR1FCOSHead.loss_by_feat``) and the basis F, for subclasses that
+            ``DR1FCOSHead.loss_and_positives``) and the basis F, for subclasses that
             add a panoptic branch.
         """
         feats = self.extract_feat(batch_inputs)
         x = feats[self.instance_start_level:]
-        losses, positives, contexts = self.bbox_head.loss(x, batch_data_samples)
+        losses, positives, contexts = self.bbox_head.loss_and_positives(x, batch_data_samples)
         bases = self.basis_head(x, contexts, self.basis_size(batch_inputs))
         gts = [s.gt_instances for s in batch_data_samples]
         losses.update(self.mask_head.loss(bases, positives, gts))
@@ -107,7 +107,8 @@ class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
         """Detections with masks and embeddings, all the neck's outputs and the basis F."""
         feats = self.extract_feat(batch_inputs)
         x = feats[self.instance_start_level:]
-        results, contexts = self.bbox_head.predict(x, batch_data_samples, rescale=False)
+        results, contexts = self.bbox_head.predict_with_embeddings(x, batch_data_samples,
+                                                                  rescale=False)
         bases = self.basis_head(x, contexts, self.basis_size(batch_inputs))
         metas = [s.metainfo for s in batch_data_samples]
         return self.mask_head.predict(bases, results, metas, rescale=rescale), feats, bases

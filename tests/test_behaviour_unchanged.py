@@ -1,12 +1,15 @@
-"""The tiny configs train exactly as before the structural refactoring (issue 14).
+"""The tiny configs train exactly as before the structural refactoring of parts and configs.
 
 For each tiny synthetic config: fixed seed, the first two training images of the
 synthetic test dataset (the config's own pipeline and optimizer), three SGD/AdamW
 steps; the loss values of every step must equal the recorded ones. A change in
 the order modules are built or initialised, or in any computation, changes them.
 
+The state dict keys and shapes are checked too, so old checkpoints still load.
+
 ``RECORD=1 pytest tests/test_behaviour_unchanged.py -s`` prints fresh values.
 """
+import hashlib
 import os
 import os.path as osp
 
@@ -24,7 +27,8 @@ import mmdet_dr1mask  # noqa: F401  (registers the modules)
 register_all_modules()
 STEPS = 3
 
-# Recorded at commit 2c69038 (issue14's base, before any change of this issue).
+# Recorded at commit 2c69038, before attention modules were registered, widths stated once
+# and K-Net's mask losses made one module.
 REFERENCE = {
     'configs/blendmask/blendmask_r18_fpn_tiny_synthetic-panoptic.py': {
         'loss_cls': (1.156764, 1.098211, 0.997177),
@@ -82,6 +86,16 @@ REFERENCE = {
     },
 }
 
+# {config: (number of state dict entries, sha1 prefix of the sorted (key, shape) pairs)},
+# recorded at the same commit
+STATE_DICTS = {
+    'configs/blendmask/blendmask_r18_fpn_tiny_synthetic-panoptic.py': (245, '692dafe5c777'),
+    'configs/dr1mask/dr1mask_r18_fpn_tiny_synthetic-panoptic.py': (229, 'bb96eebff995'),
+    'configs/dr1mask/dr1mask_r18_fpn_tiny_synthetic.py': (232, 'a2e0b4da1a75'),
+    'configs/knet/knet-s3_r18_fpn_tiny_synthetic-panoptic.py': (304, '4c306185a35d'),
+    'configs/knet/knet-s3_r18_fpn_tiny_synthetic.py': (304, '0915d809bbea'),
+}
+
 
 def train_losses(config: str, data_root: str) -> dict:
     """{loss name: (value at each of ``STEPS`` training steps)} of ``config`` from seed 0."""
@@ -114,3 +128,11 @@ def test_tiny_config_losses_unchanged(config, synthetic_root):
     assert history.keys() == expected.keys(), config
     for key, want in expected.items():
         assert history[key] == pytest.approx(want, rel=1e-5, abs=1e-6), f'{config} {key}'
+
+
+@pytest.mark.parametrize('config', sorted(STATE_DICTS))
+def test_state_dict_keys_and_shapes_unchanged(config):
+    model = MODELS.build(Config.fromfile(osp.join(REPO_ROOT, config)).model)
+    items = sorted((key, tuple(value.shape)) for key, value in model.state_dict().items())
+    digest = hashlib.sha1(repr(items).encode()).hexdigest()[:12]
+    assert (len(items), digest) == STATE_DICTS[config]

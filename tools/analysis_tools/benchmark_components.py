@@ -1,4 +1,4 @@
-"""Costs of DR1Mask's parts against their counterparts (issue 6, part 2).
+"""Costs of DR1Mask's parts against their counterparts (docs/benchmarks.md, component costs).
 
 Three timing groups, each run interleaved (round-robin, one call of every subject per
 round) in one process, reporting the median ms per call and the ratio to the group's

@@ -37,8 +37,7 @@ evaluate "$BLEND" blendmask_score0.2 model.instance_score_thr=0.2
 # the same DR1Mask with a 32-channel basis and embedding
 WIDE_RUN=${DR1}_d32
 if [[ ! -f "$WORK_DIR/$WIDE_RUN/iter_$ITERS.pth" ]]; then
-  train_tiny "configs/dr1mask/$DR1.py" "$WORK_DIR/$WIDE_RUN" model.basis_head.channels=32 \
-    model.mask_head.basis_channels=32 model.panoptic_head.in_channels=32
+  train_tiny "configs/dr1mask/$DR1.py" "$WORK_DIR/$WIDE_RUN" model.basis_head.channels=32
 fi
 # train.py saved the config as trained under the config's name; evaluate() wants the run's
 cp "$WORK_DIR/$WIDE_RUN/$DR1.py" "$WORK_DIR/$WIDE_RUN/$WIDE_RUN.py"

@@ -1,9 +1,12 @@
-"""Shared fixtures: a small synthetic dataset and the tiny config that trains on it."""
+"""Shared fixtures and builders: a small synthetic dataset, the tiny configs that train on
+it and the models they describe."""
+import copy
 import importlib.util
 import os.path as osp
 from types import ModuleType
 
 import pytest
+import torch
 from mmengine.config import Config
 
 from mmdet_dr1mask.datasets import SyntheticConfig, generate_split
@@ -11,6 +14,15 @@ from mmdet_dr1mask.datasets import SyntheticConfig, generate_split
 TESTS_DIR = osp.dirname(osp.abspath(__file__))
 REPO_ROOT = osp.dirname(TESTS_DIR)
 TINY_CONFIG = osp.join(TESTS_DIR, 'data', 'configs', 'condinst_r18_tiny_synthetic.py')
+# the shipped tiny synthetic configs, by the model the tests call them
+TINY_MODEL_CONFIGS = {
+    'DR1Mask': 'configs/dr1mask/dr1mask_r18_fpn_tiny_synthetic.py',
+    'BlendMask': 'configs/blendmask/blendmask_r18_fpn_tiny_synthetic.py',
+    'DR1Mask-panoptic': 'configs/dr1mask/dr1mask_r18_fpn_tiny_synthetic-panoptic.py',
+    'BlendMask-panoptic': 'configs/blendmask/blendmask_r18_fpn_tiny_synthetic-panoptic.py',
+    'KNet': 'configs/knet/knet-s3_r18_fpn_tiny_synthetic.py',
+    'KNet-panoptic': 'configs/knet/knet-s3_r18_fpn_tiny_synthetic-panoptic.py',
+}
 
 
 def load_tool(relpath: str) -> ModuleType:
@@ -66,16 +78,44 @@ def tiny_cfg(synthetic_root, tmp_path) -> Config:
     return cfg
 
 
+def tiny_model_config(name: str) -> Config:
+    """The shipped tiny config of ``name``, a key of ``TINY_MODEL_CONFIGS``."""
+    return Config.fromfile(osp.join(REPO_ROOT, TINY_MODEL_CONFIGS[name]))
+
+
+def build_tiny_model(model_cfg):
+    """The model of ``model_cfg`` (or of the tiny config named so) from seed 0, initialised."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+
+    import mmdet_dr1mask  # noqa: F401  (registers the modules)
+    register_all_modules()
+    if isinstance(model_cfg, str):
+        model_cfg = tiny_model_config(model_cfg).model
+    torch.manual_seed(0)
+    model = MODELS.build(copy.deepcopy(model_cfg))
+    model.init_weights()
+    return model
+
+
+def set_score_thr(model, thr: float) -> None:
+    """Set every score threshold of a DR1Mask or BlendMask model (instance and panoptic)."""
+    model.bbox_head.test_cfg.score_thr = thr
+    if getattr(model, 'panoptic_head', None) is not None and \
+            hasattr(model.panoptic_head, 'score_thr'):  # DR1PanopticHead
+        model.panoptic_head.score_thr = thr
+    if hasattr(model, 'instance_score_thr'):  # BlendMask's fusion
+        model.instance_score_thr = thr
+
+
 def run_model(model, batch: dict, mode: str):
     """Preprocess a collated ``batch`` and run ``model`` in ``mode`` ('loss', 'predict')."""
-    import copy
     data = model.data_preprocessor(copy.deepcopy(batch), training=mode == 'loss')
     return model(**data, mode=mode)
 
 
 def image_batch(h: int, w: int, scale: float = 1.0) -> dict:
     """A collated batch of one random image of original size (h, w) resized by ``scale``."""
-    import torch
     from mmdet.structures import DetDataSample
     size = (int(h * scale), int(w * scale))
     sample = DetDataSample(metainfo=dict(img_shape=size, ori_shape=(h, w),

@@ -39,7 +39,10 @@ THREE_X = 'dr1mask/dr1mask_r50_fpn_ms-3x_coco.py'
 ABL = 'dr1mask/ablations/'
 PAN_ONE_X = 'dr1mask/dr1mask_r50_fpn_1x_coco-panoptic.py'
 PAN_THREE_X = 'dr1mask/dr1mask_r50_fpn_ms-3x_coco-panoptic.py'
-VECTOR = {'model.mask_head.attention': 'vector'}
+ABSENT = object()  # config_diff's value for a key the config does not have
+ATTENTION = 'model.mask_head.attention.'
+VECTOR = {ATTENTION + 'type': 'VectorAttention', ATTENTION + 'num_bases': ABSENT,
+          ATTENTION + 'attention_size': ABSENT, ATTENTION + 'factor_rank': ABSENT}
 
 
 def load(rel_path: str) -> Config:
@@ -53,16 +56,16 @@ def test_configs_are_found():
 
 
 # ----------------------------------------------------------------- model building
-def expected_embedding_channels(mask_head: dict) -> int:
-    """E by attention (docs/paper_map.md: vector D; full D*K + K*R^2, K*R^2 without projection;
-    factored D*K + K*r)."""
-    d, k = mask_head['basis_channels'], mask_head['num_bases']
-    if mask_head['attention'] == 'vector':
+def expected_embedding_channels(d: int, attention: dict) -> int:
+    """E by attention for a D-wide basis (docs/paper_map.md: vector D; full D*K + K*R^2,
+    K*R^2 without projection; factored D*K + K*r)."""
+    if attention['type'] == 'VectorAttention':
         return d
-    projection = d * k if mask_head.get('use_projection', True) else 0
-    if mask_head['attention'] == 'full':
-        return projection + k * mask_head['attention_size'] ** 2
-    return projection + k * mask_head['factor_rank']
+    k = attention['num_bases']
+    projection = d * k if attention.get('use_projection', True) else 0
+    if attention['type'] == 'FullAttention':
+        return projection + k * attention['attention_size'] ** 2
+    return projection + k * attention['factor_rank']
 
 
 @pytest.mark.parametrize('rel_path', CONFIGS)
@@ -76,19 +79,27 @@ def test_config_loads_and_builds(rel_path):
     if cfg.model.type == 'KNet':
         check_knet(model, rel_path)
         return
+    if cfg.model.type == 'FCOS':  # configs/reuse: DR1FCOSHead as a plain FCOS head
+        assert (model.bbox_head.context_channels, model.bbox_head.embedding_channels) == (0, 0)
+        return
 
     head = model.bbox_head
-    assert head.embedding_channels == expected_embedding_channels(cfg.model.mask_head)
+    # D is stated once, in basis_head, and reaches every part that reads the basis
+    d = model.basis_head.out_channels
+    assert model.mask_head.basis_channels == d
+    assert head.embedding_channels == expected_embedding_channels(d, cfg.model.mask_head.attention)
     assert head.context_channels == model.basis_head.context_channels
-    if cfg.model.type == 'BlendMask':
+    if cfg.model.basis_head.type == 'BlendMaskBasis':
         assert (head.context_channels, head.embedding_channels) == (0, 4 * 14 * 14)
     else:
-        basis = cfg.model.basis_head  # D for each dynamic factor that is on
+        basis = model.basis_head  # D for each dynamic factor that is on
         assert head.context_channels == basis.channels * (basis.use_a + basis.use_b)
     if model.semantic_head is not None:
         assert head.num_classes == model.semantic_head.num_classes
+        if model.semantic_head.input == 'basis':
+            assert model.semantic_head.conv_seg.in_channels == d
     if cfg.model.get('panoptic_head') and cfg.model.type == 'DR1Mask':
-        assert model.panoptic_head.in_channels == model.mask_head.basis_channels
+        assert model.panoptic_head.in_channels == d
         assert model.panoptic_head.num_stuff_classes == (4 if 'synthetic' in rel_path else 53)
     if cfg.model.get('panoptic_head') and cfg.model.type == 'BlendMask':  # two branches
         assert type(model.panoptic_head).__name__ == 'PanopticFPNHead'
@@ -120,16 +131,17 @@ def check_knet(model, rel_path: str) -> None:
         (20 if tiny else 100)
     assert all(s.num_classes == things + stuff * panoptic for s in iters.stages)
     stage = iters.stages[0]
-    weights = (head.loss_seg.loss_weight, head.loss_mask.loss_weight, head.loss_dice.loss_weight,
-               stage.loss_cls.loss_weight, stage.loss_mask.loss_weight,
-               stage.loss_dice.loss_weight)
+    head_masks, stage_masks = head.loss_kernel_mask, stage.loss_kernel_mask
+    weights = (head.loss_seg.loss_weight, head_masks.loss_mask.loss_weight,
+               head_masks.loss_dice.loss_weight, stage.loss_cls.loss_weight,
+               stage_masks.loss_mask.loss_weight, stage_masks.loss_dice.loss_weight)
     assert weights == (1.0, 1.0, 4.0, 2.0, 1.0, 4.0)
-    assert (head.loss_rank is not None) == (stage.loss_rank is not None) == panoptic
+    assert (head_masks.loss_rank is not None) == (stage_masks.loss_rank is not None) == panoptic
     costs = [(type(c).__name__, c.weight) for c in iters.assigner.match_costs]
     assert costs == [('FocalLossCost', 2.0), ('MaskAgreementCost', 1.0), ('DiceCost', 4.0)]
     assert [(type(c).__name__, c.weight) for c in head.assigner.match_costs] == costs[1:]
     if panoptic:
-        assert head.loss_rank.loss_weight == stage.loss_rank.loss_weight == 0.1
+        assert head_masks.loss_rank.loss_weight == stage_masks.loss_rank.loss_weight == 0.1
     # the official merge filters stuff by neither score nor area
     assert (iters.overlap_thr, iters.instance_score_thr) == (0.6, 0.3)
     assert iters.stuff_score_thr is None and iters.stuff_max_area is None
@@ -191,7 +203,8 @@ ABLATIONS = {
         **VECTOR, 'model.bbox_head.top_input': 'class_tower'}),
     # Table 4
     ABL + 'dr1mask_r50_fpn_1x_coco_full.py': (ONE_X, {
-        'model.mask_head.attention': 'full', 'model.mask_head.use_projection': True}),
+        ATTENTION + 'type': 'FullAttention', ATTENTION + 'factor_rank': ABSENT,
+        ATTENTION + 'use_projection': True}),
     # Table 5 (instance versions)
     ABL + 'dr1mask_r50_fpn_1x_coco_pad32-instance.py': (ONE_X, {
         'model.data_preprocessor.pad_size_divisor': 32,
@@ -201,8 +214,7 @@ ABLATIONS = {
         'model.basis_head.upsample_mode': 'bilinear'}),
     # Table 6 (instance versions, 3x)
     **{ABL + f'dr1mask_r50_fpn_ms-3x_coco_d{d}-instance.py': (THREE_X, {
-        'basis_channels': d, 'model.basis_head.channels': d,
-        'model.mask_head.basis_channels': d, 'model.semantic_head.in_channels': d})
+        'model.basis_head.channels': d})
        for d in (64, 128)},
     # Table 2 (panoptic, 1x)
     ABL + 'dr1mask_r50_fpn_1x_coco-panoptic_wo-ab.py': (PAN_ONE_X, {
@@ -216,12 +228,12 @@ ABLATIONS = {
         'model.basis_head.upsample_mode': 'bilinear'}),
     # Table 6 (panoptic, 3x)
     **{ABL + f'dr1mask_r50_fpn_ms-3x_coco-panoptic_d{d}.py': (PAN_THREE_X, {
-        'model.basis_head.channels': d, 'model.mask_head.basis_channels': d,
-        'model.panoptic_head.in_channels': d})
+        'model.basis_head.channels': d})
        for d in (32, 128)},
     # Table 7 (panoptic, 1x)
     ABL + 'dr1mask_r50_fpn_1x_coco-panoptic_factored.py': (PAN_ONE_X, {
-        'model.mask_head.attention': 'factored'}),
+        ATTENTION + 'type': 'FactoredAttention', ATTENTION + 'num_bases': 4,
+        ATTENTION + 'attention_size': 14, ATTENTION + 'factor_rank': 4}),
 }
 DERIVED = {
     THREE_X: (ONE_X, {
@@ -263,9 +275,8 @@ def flatten(value, prefix: str = '') -> dict:
 def config_diff(cfg: Config, ref: Config) -> dict:
     """{key: value in cfg} for every flattened key whose value differs from ref."""
     a, b = flatten(cfg.to_dict()), flatten(ref.to_dict())
-    missing = object()
-    return {k: a.get(k, missing) for k in a.keys() | b.keys()
-            if a.get(k, missing) != b.get(k, missing)}
+    return {k: a.get(k, ABSENT) for k in a.keys() | b.keys()
+            if a.get(k, ABSENT) != b.get(k, ABSENT)}
 
 
 @pytest.mark.parametrize('rel_path', sorted({**ABLATIONS, **DERIVED}))
@@ -285,7 +296,7 @@ def test_blendmask_shares_data_and_schedule_with_dr1mask_1x():
 def test_table1_baseline_has_no_dynamic_factor_and_vector_attention():
     model = load(ABL + 'dr1mask_r50_fpn_1x_coco_vector-wo-ab.py').model
     assert model.basis_head.use_a is False and model.basis_head.use_b is False
-    assert model.mask_head.attention == 'vector'
+    assert model.mask_head.attention == dict(type='VectorAttention')
 
 
 # ------------------------------------------------------------------- custom coco
@@ -393,10 +404,7 @@ def test_basis_width_is_32_for_the_1x_panoptic_ablations_and_64_for_3x():
     for rel, width in ((PAN_ONE_X, 32), (ABL + 'dr1mask_r50_fpn_1x_coco-panoptic_wo-ab.py', 32),
                        (ABL + 'dr1mask_r50_fpn_1x_coco-panoptic_factored.py', 32),
                        (PAN_THREE_X, 64)):
-        model = load(rel).model
-        widths = (model.basis_head.channels, model.mask_head.basis_channels,
-                  model.panoptic_head.in_channels)
-        assert widths == (width,) * 3, rel
+        assert load(rel).model.basis_head.channels == width, rel
 
 
 @pytest.mark.parametrize('rel_path', ['dr1mask/dr1mask_r18_fpn_tiny_synthetic.py',

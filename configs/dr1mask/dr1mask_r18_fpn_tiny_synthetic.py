@@ -5,7 +5,6 @@ _base_ = [
     '../_base_/datasets/synthetic_instance.py',
     '../_base_/schedules/schedule_tiny_cpu.py',
 ]
-basis_channels = 8
 model = dict(
     # trained from scratch: normalised RGB input and trainable BN (the COCO configs'
     # frozen caffe set-up is for the ImageNet weights)
@@ -17,7 +16,7 @@ model = dict(
     neck=dict(in_channels=[8, 16, 32, 64], out_channels=32),
     bbox_head=dict(num_classes=3, in_channels=32, feat_channels=32, stacked_convs=2,
                    norm_cfg=dict(type='GN', num_groups=8, requires_grad=True)),
-    basis_head=dict(in_channels=32, channels=basis_channels),
-    mask_head=dict(basis_channels=basis_channels, max_pos_per_img=64),
-    semantic_head=dict(in_channels=basis_channels, num_classes=3),
+    basis_head=dict(in_channels=32, channels=8),  # D
+    mask_head=dict(max_pos_per_img=64),
+    semantic_head=dict(num_classes=3),
     test_cfg=dict(nms_pre=200, max_per_img=20))

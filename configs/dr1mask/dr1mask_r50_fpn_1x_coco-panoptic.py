@@ -6,8 +6,4 @@ _base_ = [
     '../_base_/datasets/coco_panoptic_ms.py',
     '../_base_/schedules/schedule_90k.py',
 ]
-basis_channels = 32
-model = dict(
-    basis_head=dict(channels=basis_channels),
-    mask_head=dict(basis_channels=basis_channels),
-    panoptic_head=dict(in_channels=basis_channels))
+model = dict(basis_head=dict(channels=32))

@@ -59,7 +59,8 @@ def test_profile_reports_time_inside_each_part_of_the_detector(synthetic_root):
     rows = bench.main([TINY_PAN, '--images', osp.join(synthetic_root, 'val'),
                        '--num-images', '1', '--warmup', '0', '--profile', '2'])
     parts, ops = rows[0]['profile']['parts'], rows[0]['profile']['ops']
-    for part in ('test_step', 'backbone.forward', 'bbox_head.predict', 'panoptic_head.predict'):
+    for part in ('test_step', 'backbone.forward', 'bbox_head.predict_with_embeddings',
+                 'panoptic_head.predict'):
         assert 0 < parts[part] <= parts['test_step'], part
     assert ops and all(ms >= 0 for ms in ops.values())
 

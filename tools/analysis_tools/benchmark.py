@@ -19,8 +19,10 @@ for every model) so that untrained models do comparable post-processing work.
 
 ``--profile N`` then runs N more images per model under ``torch.profiler`` and
 reports, per image, the time inside each part of the detector (the ``forward``,
-``predict`` and ``loss`` calls of its direct sub-modules; nested calls are
-included in their caller) and the operators with the most self time.
+``predict`` and ``loss`` calls of its direct sub-modules, and DR1FCOSHead's
+``predict_with_embeddings`` and ``loss_and_positives``, which DR1Mask and BlendMask
+call; nested calls are included in their caller) and the operators with the most
+self time.
 """
 import argparse
 import datetime
@@ -47,7 +49,7 @@ import mmdet_dr1mask  # noqa: F401  (registers modules and checkpoint loading)
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
 ANNOTATION_LOADERS = ('LoadAnnotations', 'LoadPanopticAnnotations')
 SCORE_KEYS = ('score_thr', 'instance_score_thr')  # detection and panoptic thresholds
-PROFILED_METHODS = ('forward', 'predict', 'loss')
+PROFILED_METHODS = ('forward', 'predict', 'loss', 'predict_with_embeddings', 'loss_and_positives')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

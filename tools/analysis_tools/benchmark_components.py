@@ -1,4 +1,4 @@
-"""Costs of DR1Mask's parts against their counterparts (issue 6, part 2).
+"""Costs of DR1Mask's parts against their counterparts (docs/benchmarks.md, component costs).
 
 Three timing groups, each run interleaved (round-robin, one call of every subject per
 round) in one process, reporting the median ms per call and the ratio to the group's
@@ -118,7 +118,10 @@ def component_subjects(group: str, size: List[int], device: str
         variants = [('vector', 32, True), ('full', 32, True), ('factored', 32, True),
                     ('full', 4, False)]
         for attention, d, projection in variants:
-            head = ready(BlenderHead(d, attention, use_projection=projection))
+            cfg = dict(type=f'{attention.capitalize()}Attention')
+            if not projection:
+                cfg['use_projection'] = False
+            head = ready(BlenderHead(d, cfg))
             bases = rand(1, d, size[0] // 4, size[1] // 4)
             emb = rand(NUM_INSTANCES, head.embedding_channels)
             name = (f'{attention} attention, D={d}' if projection

@@ -1,10 +1,10 @@
 """Train several instance segmenters on one real dataset with one recipe, compare AP.
 
-Issue 6, part 3: DR1Mask, BlendMask and MMDetection's CondInst (or any configs) are
-trained on the same COCO-format data (by default ``../shared/data/coco128-seg``, 128
-photos, training and evaluation on the same images: it measures how fast each model
-fits real photos, not generalisation) with exactly the same recipe, applied to every
-config by ``apply_recipe``:
+The learning measurement of docs/benchmarks.md: DR1Mask, BlendMask and MMDetection's
+CondInst (or any configs) are trained on the same COCO-format data (by default
+``../shared/data/coco128-seg``, 128 photos, training and evaluation on the same images:
+it measures how fast each model fits real photos, not generalisation) with exactly the
+same recipe, applied to every config by ``apply_recipe``:
 
 * backbone: the ImageNet ResNet-50 converted by ``make backbone`` (caffe style, frozen
   BN, stage 1 frozen) with its caffe preprocessing;

@@ -44,7 +44,7 @@ model = dict(
         norm_on_bbox=True,
         conv_bias=True,
         top_input='box_tower',  # Table 3
-        # context_channels / embedding_channels are filled in from the basis and blender
+        # context_channels / embedding_channels are passed in from the basis and blender
         loss_cls=dict(
             type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
         loss_bbox=dict(type='GIoULoss', loss_weight=1.0),
@@ -52,7 +52,9 @@ model = dict(
     basis_head=dict(
         type='DR1Basis',
         in_channels=256,
-        channels=32,  # D (Table 6: 64 for panoptic)
+        # D (Table 6: 64 for panoptic), stated only here: the detector passes it to
+        # mask_head.basis_channels, semantic_head.in_channels and panoptic_head.in_channels
+        channels=32,
         num_levels=5,
         upsample_mode='aligned',
         use_a=True,
@@ -62,11 +64,8 @@ model = dict(
         norm_cfg=dict(type='SyncBN', requires_grad=True)),
     mask_head=dict(
         type='BlenderHead',
-        basis_channels=32,
-        attention='factored',  # Table 4
-        num_bases=4,
-        attention_size=14,
-        factor_rank=4,
+        attention=dict(  # Table 4
+            type='FactoredAttention', num_bases=4, attention_size=14, factor_rank=4),
         roi_size=56,
         basis_stride=4,
         max_pos_per_img=300,
@@ -74,7 +73,6 @@ model = dict(
         loss_mask=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
     semantic_head=dict(
         type='ThingSemanticHead',
-        in_channels=32,
         num_classes=80,
         input='basis',
         in_stride=4,

@@ -2,15 +2,13 @@
 # vector embeddings (Table 7) and one more 1x1 layer over the basis F, whose thing weights
 # are the instance embeddings. The panoptic layer supervises F, so no auxiliary semantic head.
 _base_ = './dr1mask_r50_fpn.py'
-basis_channels = 64
 model = dict(
     data_preprocessor=dict(pad_seg=True, seg_pad_value=255),
-    basis_head=dict(channels=basis_channels),
-    mask_head=dict(basis_channels=basis_channels, attention='vector'),
+    basis_head=dict(channels=64),  # D, passed to the blender and the panoptic layer
+    mask_head=dict(attention=dict(_delete_=True, type='VectorAttention')),
     semantic_head=None,
     panoptic_head=dict(
         type='DR1PanopticHead',
-        in_channels=basis_channels,
         num_things_classes=80,
         num_stuff_classes=53,
         basis_stride=4,

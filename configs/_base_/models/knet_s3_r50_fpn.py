@@ -5,6 +5,12 @@ num_stages = 3
 num_proposals = 100
 num_thing_classes = 80
 num_stuff_classes = 0
+# the mask BCE and dice of the matched kernels, the same in the initial and update heads
+# (no rank loss for instance segmentation; the panoptic model adds one)
+kernel_mask_loss = dict(
+    type='KernelMaskLoss',
+    loss_mask=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
+    loss_dice=dict(type='DiceLoss', use_sigmoid=True, naive_dice=False, loss_weight=4.0))
 model = dict(
     type='KNet',
     data_preprocessor=dict(
@@ -58,9 +64,7 @@ model = dict(
                 dict(type='DiceCost', weight=4.0, pred_act=True, naive_dice=False)]),
         loss_seg=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
                       loss_weight=1.0),
-        loss_mask=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
-        loss_dice=dict(type='DiceLoss', use_sigmoid=True, naive_dice=False, loss_weight=4.0)),
-        # no rank loss for instance segmentation (the panoptic model adds one)
+        loss_kernel_mask=kernel_mask_loss),
     iter_head=dict(
         type='KernelIterHead',
         num_stages=num_stages,
@@ -84,9 +88,7 @@ model = dict(
                                 out_channels=256),
             loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
                           loss_weight=2.0),
-            loss_mask=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
-            loss_dice=dict(type='DiceLoss', use_sigmoid=True, naive_dice=False,
-                           loss_weight=4.0)),
+            loss_kernel_mask=kernel_mask_loss),
         assigner=dict(
             type='HungarianAssigner',
             match_costs=[

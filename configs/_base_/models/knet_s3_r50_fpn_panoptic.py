@@ -4,11 +4,13 @@
 _base_ = './knet_s3_r50_fpn.py'
 num_thing_classes = 80
 num_stuff_classes = 53
-rank_loss = dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.1)
+# the instance model's mask losses plus the rank loss, in the initial and update heads
+kernel_mask_loss = dict(
+    loss_rank=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.1))
 model = dict(
     data_preprocessor=dict(pad_seg=True, seg_pad_value=255),
-    kernel_head=dict(num_stuff_classes=num_stuff_classes, loss_rank=rank_loss),
+    kernel_head=dict(num_stuff_classes=num_stuff_classes, loss_kernel_mask=kernel_mask_loss),
     iter_head=dict(
         num_stuff_classes=num_stuff_classes,
         update_head=dict(num_classes=num_thing_classes + num_stuff_classes,
-                         loss_rank=rank_loss)))
+                         loss_kernel_mask=kernel_mask_loss)))

@@ -3,4 +3,5 @@
 # each embedding (BlenderHead.vector_embeddings). Row "Vector" is
 # ../dr1mask_r50_fpn_1x_coco-panoptic.py.
 _base_ = '../dr1mask_r50_fpn_1x_coco-panoptic.py'
-model = dict(mask_head=dict(attention='factored'))
+model = dict(mask_head=dict(attention=dict(
+    _delete_=True, type='FactoredAttention', num_bases=4, attention_size=14, factor_rank=4)))

@@ -1,7 +1,4 @@
 # Paper Table 6 row "128": basis width D = 128 (3x schedule). Row "64" is
 # ../dr1mask_r50_fpn_ms-3x_coco-panoptic.py.
 _base_ = '../dr1mask_r50_fpn_ms-3x_coco-panoptic.py'
-model = dict(
-    basis_head=dict(channels=128),
-    mask_head=dict(basis_channels=128),
-    panoptic_head=dict(in_channels=128))
+model = dict(basis_head=dict(channels=128))

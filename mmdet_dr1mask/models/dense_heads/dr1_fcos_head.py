@@ -1,9 +1,14 @@
 """The top-down branch of DR1Mask: FCOS with a top layer (paper Sec. 3.2.1, Eq. 5).
 
-``{C_l, E_l} = Top(Tower(P_l))``: one 3×3 conv on each level's box-tower output
+``{C_l, E_l} = Top(Tower(P_l))``: the top layer on each level's box-tower output
 gives the context C_l = [A_l, B_l] (2·D channels, the dynamic factors of
 DR1Basis) and the dense instance embedding E_l. Everything else is MMDetection's
 FCOS (GN towers, center sampling, GIoU, centerness on the box tower, focal loss).
+
+``loss`` and ``predict`` keep ``FCOSHead``'s contract (a dict of losses; per image
+detections), so the head also serves in MMDetection's ``FCOS`` detector
+(``configs/reuse``); ``loss_and_positives`` and ``predict_with_embeddings`` also
+return what a basis and a blender need (positives, embeddings, contexts).
 
 Deviations from MMDetection's ``FCOSHead`` and why:
 
@@ -60,7 +65,8 @@ class DR1FCOSHead(FCOSHead):
         context_channels: channels of C_l (2·D for DR1Basis; 0 for no context,
             e.g. BlendMask).
         embedding_channels: E, length of the per-location instance embedding
-            (set by the blender, see ``BlenderHead.embedding_channels``).
+            (set by the blender, see ``BlenderHead.embedding_channels``); 0 for
+            none, a box detector alone (e.g. in MMDetection's ``FCOS``).
         top_input: where the context conv reads (Table 3): ``'box_tower'``
             (default), ``'class_tower'`` or ``'fpn'`` (the FPN output); the
             embedding conv always reads the box tower.
@@ -77,8 +83,8 @@ class DR1FCOSHead(FCOSHead):
                  use_scale: bool = False, thresh_with_ctr: bool = True, **kwargs) -> None:
         if top_input not in TOP_INPUTS:
             raise ValueError(f'top_input must be one of {TOP_INPUTS}, got {top_input!r}')
-        if context_channels < 0 or embedding_channels <= 0:
-            raise ValueError('need context_channels >= 0 and embedding_channels > 0, got '
+        if context_channels < 0 or embedding_channels < 0:
+            raise ValueError('need context_channels >= 0 and embedding_channels >= 0, got '
                              f'{context_channels} and {embedding_channels}')
         self.context_channels = context_channels
         self.embedding_channels = embedding_channels
@@ -93,8 +99,9 @@ class DR1FCOSHead(FCOSHead):
         if not self.use_scale:  # no parameter that nothing trains
             self.scales = nn.ModuleList(nn.Identity() for _ in self.strides)
         k = self.top_kernel_size
+        # no conv for an output of 0 channels: a parameter nothing trains fails DDP
         self.conv_embedding = nn.Conv2d(self.feat_channels, self.embedding_channels, k,
-                                        padding=k // 2)
+                                        padding=k // 2) if self.embedding_channels else None
         context_in = self.in_channels if self.top_input == 'fpn' else self.feat_channels
         self.conv_context = nn.Conv2d(context_in, self.context_channels, k, padding=k // 2) \
             if self.context_channels else None
@@ -102,8 +109,9 @@ class DR1FCOSHead(FCOSHead):
     def init_weights(self) -> None:
         """FCOS init, then the top layer: embedding N(0, 0.01), context A = B = 1."""
         super().init_weights()
-        nn.init.normal_(self.conv_embedding.weight, std=0.01)
-        nn.init.zeros_(self.conv_embedding.bias)
+        if self.conv_embedding is not None:
+            nn.init.normal_(self.conv_embedding.weight, std=0.01)
+            nn.init.zeros_(self.conv_embedding.bias)
         if self.conv_context is not None:
             nn.init.zeros_(self.conv_context.weight)
             nn.init.ones_(self.conv_context.bias)
@@ -133,18 +141,33 @@ class DR1FCOSHead(FCOSHead):
                 bbox_pred = bbox_pred * stride
         else:
             bbox_pred = bbox_pred.exp()
-        embedding = self.conv_embedding(reg_feat)
+        empty = x.new_zeros((x.size(0), 0, *x.shape[-2:]))
+        embedding = empty if self.conv_embedding is None else self.conv_embedding(reg_feat)
         if self.conv_context is None:  # no context (BlendMask): an empty map
-            context = x.new_zeros((x.size(0), 0, *x.shape[-2:]))
+            context = empty
         else:
             context = self.conv_context(
                 {'box_tower': reg_feat, 'class_tower': cls_feat, 'fpn': x}[self.top_input])
         return cls_score, bbox_pred, centerness, context, embedding
 
     # --------------------------------------------------------------------- loss
-    def loss(self, x: Tuple[Tensor], batch_data_samples: SampleList
-             ) -> Tuple[Dict[str, Tensor], InstanceList, List[Tensor]]:
-        """Detection losses, the positives of each image and the contexts.
+    def loss(self, x: Tuple[Tensor], batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """FCOS's contract: the detection losses, so the head serves in MMDetection's
+        ``FCOS`` detector too.
+
+        Args:
+            x: FPN levels P3..P7, each (N, in_channels, H_l, W_l).
+            batch_data_samples: per image ``gt_instances`` and meta information.
+
+        Returns:
+            ``loss_cls``, ``loss_bbox``, ``loss_centerness``.
+        """
+        return self.loss_and_positives(x, batch_data_samples)[0]
+
+    def loss_and_positives(self, x: Tuple[Tensor], batch_data_samples: SampleList
+                           ) -> Tuple[Dict[str, Tensor], InstanceList, List[Tensor]]:
+        """Detection losses, the positives of each image and the contexts (for the
+        basis and the blender of DR1Mask and BlendMask).
 
         Returns:
             losses: ``loss_cls``, ``loss_bbox``, ``loss_centerness``.
@@ -192,8 +215,9 @@ class DR1FCOSHead(FCOSHead):
                                                                    batch_gt_instances)
 
         def flatten(maps: List[Tensor]) -> Tensor:
-            # per level (N, C, H, W) -> (N * sum_l H_l W_l, C), image-major
-            return torch.cat([m.permute(0, 2, 3, 1).reshape(num_imgs, -1, m.size(1))
+            # per level (N, C, H, W) -> (N * sum_l H_l W_l, C), image-major; no -1 in a
+            # reshape, so that C = 0 (no embedding) works
+            return torch.cat([m.flatten(2).transpose(1, 2)
                               for m in maps], dim=1).flatten(0, 1)
 
         flat_cls = flatten(cls_scores)
@@ -288,8 +312,27 @@ class DR1FCOSHead(FCOSHead):
 
     # ------------------------------------------------------------------ predict
     def predict(self, x: Tuple[Tensor], batch_data_samples: SampleList,
-                rescale: bool = False) -> Tuple[InstanceList, List[Tensor]]:
-        """Detections (with embeddings) and the contexts.
+                rescale: bool = False) -> InstanceList:
+        """FCOS's contract: the detections of each image.
+
+        Args:
+            x: FPN levels P3..P7, each (N, in_channels, H_l, W_l).
+            batch_data_samples: per image meta information.
+            rescale: boxes in the original image instead of the network input.
+
+        Returns:
+            per image ``InstanceData`` with ``bboxes`` (K, 4), ``scores`` (K,),
+            ``labels`` (K,).
+        """
+        results = self.predict_with_embeddings(x, batch_data_samples, rescale)[0]
+        for r in results:
+            r.pop('embeddings')
+        return results
+
+    def predict_with_embeddings(self, x: Tuple[Tensor], batch_data_samples: SampleList,
+                                rescale: bool = False) -> Tuple[InstanceList, List[Tensor]]:
+        """Detections with their embeddings, and the contexts (for the basis and the
+        blender of DR1Mask and BlendMask).
 
         Returns:
             results: per image ``InstanceData`` with ``bboxes`` (K, 4),
@@ -347,7 +390,7 @@ class DR1FCOSHead(FCOSHead):
                 score, cfg.score_thr, cfg.get('nms_pre', -1), dict(
                     bbox_pred=bbox_pred.permute(1, 2, 0).reshape(-1, 4),
                     priors=level_priors,
-                    embedding=embedding.permute(1, 2, 0).reshape(-1, embedding.size(0))))
+                    embedding=embedding.flatten(1).t()))  # (H_l W_l, E)
             if not self.thresh_with_ctr:
                 kept_scores = kept_scores * ctr[kept_inds, 0]
             bboxes.append(self.bbox_coder.decode(kept['priors'], kept['bbox_pred'],

@@ -31,12 +31,11 @@ import torch
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmdet.registry import MODELS, TASK_UTILS
-from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from mmdet.utils import ConfigType, OptMultiConfig
 from mmengine.model import BaseModule, bias_init_with_prob, normal_init
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
-from ..losses.kernel_mask_losses import kernel_mask_losses
 from ..utils.kernel_targets import match_kernels
 
 KernelState = Tuple[Tensor, Tensor, Tensor]  # features, kernels, masks
@@ -60,10 +59,8 @@ class KNetKernelInitHead(BaseModule):
         norm_cfg (dict): Normalisation of the two 1×1 convs. Defaults to GN(32).
         assigner (dict): ``HungarianAssigner`` with mask costs.
         loss_seg (dict): Semantic loss (sigmoid focal loss).
-        loss_mask (dict): Mask loss (BCE).
-        loss_dice (dict): Dice loss.
-        loss_rank (dict | None): Rank loss (panoptic); None for none.
-        ignore_index (int): Ignored rank label. Defaults to 255.
+        loss_kernel_mask (dict): Mask, dice and (panoptic) rank losses of the
+            matched kernels, a ``KernelMaskLoss``.
         init_cfg (dict | None): Defaults to None (the official initialisation).
     """
 
@@ -83,11 +80,7 @@ class KNetKernelInitHead(BaseModule):
                                        naive_dice=False)]),
                  loss_seg: ConfigType = dict(type='FocalLoss', use_sigmoid=True, gamma=2.0,
                                              alpha=0.25, loss_weight=1.0),
-                 loss_mask: ConfigType = dict(type='CrossEntropyLoss', use_sigmoid=True,
-                                              loss_weight=1.0),
-                 loss_dice: ConfigType = dict(type='DiceLoss', loss_weight=4.0),
-                 loss_rank: OptConfigType = None,
-                 ignore_index: int = 255,
+                 loss_kernel_mask: ConfigType = dict(type='KernelMaskLoss'),
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg)
         self.num_proposals = num_proposals
@@ -97,16 +90,13 @@ class KNetKernelInitHead(BaseModule):
         self.kernel_init_std = kernel_init_std
         self.upsample_ratio = upsample_ratio
         self.hard_mask_thr = hard_mask_thr
-        self.ignore_index = ignore_index
         self.loc_conv = ConvModule(in_channels, in_channels, 1, norm_cfg=norm_cfg)
         self.seg_conv = ConvModule(in_channels, in_channels, 1, norm_cfg=norm_cfg)
         self.init_kernels = nn.Conv2d(in_channels, num_proposals, 1, bias=False)
         self.conv_seg = nn.Conv2d(in_channels, self.num_classes, 1)
         self.assigner = TASK_UTILS.build(assigner)
         self.loss_seg = MODELS.build(loss_seg)
-        self.loss_mask = MODELS.build(loss_mask)
-        self.loss_dice = MODELS.build(loss_dice)
-        self.loss_rank = MODELS.build(loss_rank) if loss_rank else None
+        self.loss_kernel_mask = MODELS.build(loss_kernel_mask)
 
     def init_weights(self) -> None:
         """Normal(0.01) convs, focal prior on the semantic bias, normal kernels."""
@@ -165,8 +155,7 @@ class KNetKernelInitHead(BaseModule):
                    for m, gt in zip(masks, things)]
         targets = torch.stack([t for _, t, _ in matched])  # (B, N, H, W)
         pos = torch.stack([p for _, _, p in matched])  # (B, N)
-        losses = kernel_mask_losses(masks, targets, pos, self.loss_mask, self.loss_dice,
-                                    self.loss_rank, self.ignore_index)
+        losses = self.loss_kernel_mask(masks, targets, pos)
         losses['loss_seg'] = self.semantic_loss(seg_logits, things, stuff)
         return {f'init.{k}': v for k, v in losses.items()}, state
 

@@ -18,9 +18,16 @@ from .finite_losses import FiniteLossesMixin
 class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
     """Dense head + basis + blender (+ auxiliary semantic head).
 
-    The dense head's ``context_channels`` and ``embedding_channels`` are filled
-    in from the basis and the blender when the config leaves them out, and
-    checked when it gives them.
+    Not registered: DR1Mask and BlendMask define ``loss`` and ``predict`` from
+    ``instance_losses`` and ``predict_instances``, adding their panoptic branches.
+
+    Each width is stated once, where it is made, and passed to the parts that
+    read it: the basis width (D, ``basis_head.out_channels``) to
+    ``mask_head.basis_channels`` and, for a semantic head on the basis,
+    ``semantic_head.in_channels``; the context width of the basis and the
+    embedding length of the blender to the dense head's ``context_channels`` and
+    ``embedding_channels``. A config that gives one of these keys must give the
+    same value (else ``ValueError`` naming the key).
 
     Args:
         backbone, neck: as in MMDetection.
@@ -48,13 +55,16 @@ class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
         basis = MODELS.build(basis_head)
-        blender = MODELS.build(mask_head)
-        bbox_head = dict(bbox_head)
-        for key, value in (('context_channels', basis.context_channels),
-                           ('embedding_channels', blender.embedding_channels)):
-            if bbox_head.setdefault(key, value) != value:
-                raise ValueError(f'bbox_head.{key}={bbox_head[key]} does not match the '
-                                 f'basis/blender, which need {value}')
+        blender = MODELS.build(
+            with_width(mask_head, 'mask_head', 'basis_channels', basis.out_channels))
+        bbox_head = with_width(bbox_head, 'bbox_head', 'context_channels',
+                               basis.context_channels)
+        bbox_head = with_width(bbox_head, 'bbox_head', 'embedding_channels',
+                               blender.embedding_channels)
+        # ThingSemanticHead reads the basis unless its config says input='fpn'
+        if semantic_head and semantic_head.get('input', 'basis') == 'basis':
+            semantic_head = with_width(semantic_head, 'semantic_head', 'in_channels',
+                                       basis.out_channels)
         super().__init__(backbone=backbone, neck=neck, bbox_head=bbox_head, train_cfg=train_cfg,
                          test_cfg=test_cfg, data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
@@ -68,21 +78,18 @@ class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
         stride = self.mask_head.basis_stride
         return [-(-s // stride) for s in batch_inputs.shape[-2:]]
 
-    def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> Dict[str, Tensor]:
-        return self.instance_losses(batch_inputs, batch_data_samples)[0]
-
     def instance_losses(self, batch_inputs: Tensor, batch_data_samples: SampleList
                         ) -> Tuple[Dict[str, Tensor], Tuple[Tensor], InstanceList, Tensor]:
         """Detection, mask and auxiliary semantic losses.
 
         Returns:
             losses, all the neck's outputs, the positives of each image (see
-            ``DR1FCOSHead.loss_by_feat``) and the basis F, for subclasses that
+            ``DR1FCOSHead.loss_and_positives``) and the basis F, for subclasses that
             add a panoptic branch.
         """
         feats = self.extract_feat(batch_inputs)
         x = feats[self.instance_start_level:]
-        losses, positives, contexts = self.bbox_head.loss(x, batch_data_samples)
+        losses, positives, contexts = self.bbox_head.loss_and_positives(x, batch_data_samples)
         bases = self.basis_head(x, contexts, self.basis_size(batch_inputs))
         gts = [s.gt_instances for s in batch_data_samples]
         losses.update(self.mask_head.loss(bases, positives, gts))
@@ -94,19 +101,14 @@ class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
                                                               batch_data_samples], ignored))
         return losses, feats, positives, bases
 
-    def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
-                rescale: bool = True) -> SampleList:
-        """``pred_instances``: bboxes, scores, labels and boolean full-image masks."""
-        results = self.predict_instances(batch_inputs, batch_data_samples, rescale)[0]
-        return self.add_pred_to_datasample(batch_data_samples, drop_embeddings(results))
-
     def predict_instances(self, batch_inputs: Tensor, batch_data_samples: SampleList,
                           rescale: bool = True
                           ) -> Tuple[InstanceList, Tuple[Tensor], Tensor]:
         """Detections with masks and embeddings, all the neck's outputs and the basis F."""
         feats = self.extract_feat(batch_inputs)
         x = feats[self.instance_start_level:]
-        results, contexts = self.bbox_head.predict(x, batch_data_samples, rescale=False)
+        results, contexts = self.bbox_head.predict_with_embeddings(x, batch_data_samples,
+                                                                  rescale=False)
         bases = self.basis_head(x, contexts, self.basis_size(batch_inputs))
         metas = [s.metainfo for s in batch_data_samples]
         return self.mask_head.predict(bases, results, metas, rescale=rescale), feats, bases
@@ -123,6 +125,19 @@ class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):
         head_outs = self.bbox_head(x)
         bases = self.basis_head(x, head_outs[3], self.basis_size(batch_inputs))
         return (*head_outs, bases)
+
+
+def with_width(cfg: ConfigType, name: str, key: str, width: int) -> dict:
+    """A copy of the ``name`` config with ``key`` set to ``width``, derived from another part.
+
+    Raises:
+        ValueError: the config states another value for ``key``.
+    """
+    cfg = dict(cfg)
+    if cfg.setdefault(key, width) != width:
+        raise ValueError(f'{name}.{key}={cfg[key]} does not match the {width} the model '
+                         f'derives for it; leave {name}.{key} out of the config')
+    return cfg
 
 
 def drop_embeddings(results: InstanceList) -> InstanceList:

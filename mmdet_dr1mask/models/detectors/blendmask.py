@@ -17,7 +17,8 @@ class BlendMask(BlenderSegmentor):
 
     ``bbox_head``: ``DR1FCOSHead`` without context (``context_channels=0``);
     ``basis_head``: ``BlendMaskBasis`` (P3–P5, 128 channels, 4 bases at stride 4);
-    ``mask_head``: ``BlenderHead(attention='full', use_projection=False)``
+    ``mask_head``: ``BlenderHead`` with
+    ``attention=dict(type='FullAttention', use_projection=False)``
     (784-long embedding); ``semantic_head``: ``ThingSemanticHead`` on P3.
 
     Panoptic (both or neither), as AdelaiDet's ``configs/BlendMask/Panoptic``:

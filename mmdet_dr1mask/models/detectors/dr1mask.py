@@ -8,7 +8,7 @@ from mmdet.utils import OptConfigType
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from .blender_segmentor import BlenderSegmentor, drop_embeddings
+from .blender_segmentor import BlenderSegmentor, drop_embeddings, with_width
 
 
 @MODELS.register_module()
@@ -20,17 +20,16 @@ class DR1Mask(BlenderSegmentor):
     ``semantic_head`` is the auxiliary thing segmentation on F (instance models).
     ``panoptic_head`` (``DR1PanopticHead``) turns F into panoptic logits with
     static stuff and dynamic thing weights; its thing weights are the
-    position-insensitive part of each embedding (``mask_head.vector_embeddings``).
+    position-insensitive part of each embedding (``mask_head.vector_embeddings``);
+    its ``in_channels`` is D, taken from ``basis_head`` as the other widths.
     See :class:`BlenderSegmentor` for the other arguments.
     """
 
     def __init__(self, *args, panoptic_head: OptConfigType = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.panoptic_head = MODELS.build(panoptic_head) if panoptic_head else None
-        if self.panoptic_head is not None and \
-                self.panoptic_head.in_channels != self.mask_head.basis_channels:
-            raise ValueError(f'panoptic_head.in_channels={self.panoptic_head.in_channels} '
-                             f'must equal the basis width {self.mask_head.basis_channels}')
+        self.panoptic_head = MODELS.build(with_width(
+            panoptic_head, 'panoptic_head', 'in_channels',
+            self.basis_head.out_channels)) if panoptic_head else None
 
     def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> Dict[str, Tensor]:
         losses, _, positives, bases = self.instance_losses(batch_inputs, batch_data_samples)

@@ -1,3 +1,3 @@
-from .kernel_mask_losses import kernel_mask_losses, rank_targets
+from .kernel_mask_losses import KernelMaskLoss, rank_targets
 
-__all__ = ['kernel_mask_losses', 'rank_targets']
+__all__ = ['KernelMaskLoss', 'rank_targets']

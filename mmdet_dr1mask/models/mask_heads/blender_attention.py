@@ -14,12 +14,17 @@ attention resolution R_a (14) and factor rank r (4):
 attention without the projection is BlendMask's blender (its basis already
 has K = D channels). The attention maps are up-sampled bilinearly to S and
 normalised with a softmax over the K bases, as in BlendMask.
+
+Each module is registered in ``MODELS``; ``BlenderHead`` builds the one its
+``attention`` config names and passes it D (``basis_channels``).
 """
 import torch
 import torch.nn.functional as F
+from mmdet.registry import MODELS
 from torch import Tensor, nn
 
 
+@MODELS.register_module()
 class VectorAttention(nn.Module):
     """YOLACT's channel-wise weighted sum, E = D."""
 
@@ -40,6 +45,7 @@ class VectorAttention(nn.Module):
         return torch.einsum('pdhw,pd->phw', rois, embeddings)
 
 
+@MODELS.register_module()
 class FullAttention(nn.Module):
     """BlendMask's position-sensitive attention, optionally with the D → K projection.
 
@@ -105,6 +111,7 @@ class FullAttention(nn.Module):
         return (q.softmax(dim=1) * projected).sum(dim=1)
 
 
+@MODELS.register_module()
 class FactoredAttention(FullAttention):
     """DR1Mask's factored attention (Eq. 8): q_k = U_kᵀ diag(s_k) V_k, E = D·K + K·r.
 
@@ -133,14 +140,3 @@ class FactoredAttention(FullAttention):
             -1, self.num_bases, self.factor_rank)  # (P, K, r)
         return torch.einsum('pkd,kdi,kdj->pkij', s, self.u, self.v)
 
-
-def build_attention(attention: str, basis_channels: int, num_bases: int, attention_size: int,
-                    factor_rank: int, use_projection: bool) -> nn.Module:
-    """The module named by ``attention``: ``'vector'``, ``'full'`` or ``'factored'``."""
-    if attention == 'vector':
-        return VectorAttention(basis_channels)
-    if attention == 'full':
-        return FullAttention(basis_channels, num_bases, attention_size, use_projection)
-    if attention == 'factored':
-        return FactoredAttention(basis_channels, num_bases, attention_size, factor_rank)
-    raise ValueError(f"attention must be 'vector', 'full' or 'factored', got {attention!r}")

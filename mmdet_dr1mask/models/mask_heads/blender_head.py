@@ -27,9 +27,7 @@ from mmdet.models.roi_heads.mask_heads.fcn_mask_head import _do_paste_mask
 from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, InstanceList, reduce_mean
 from mmengine.model import BaseModule
-from torch import Tensor
-
-from .blender_attention import build_attention
+from torch import Tensor, nn
 
 GPU_PASTE_BYTES = 1 << 30  # paste at most ~1 GiB of float masks at a time on GPU
 
@@ -39,13 +37,13 @@ class BlenderHead(BaseModule):
     """Blends basis crops with instance embeddings into masks (Sec. 3.2.3, Table 4).
 
     Args:
-        basis_channels: D, channels of the basis F.
-        attention: ``'vector'``, ``'full'`` or ``'factored'`` (Table 4).
-        num_bases: K, projected bases of full/factored attention.
-        attention_size: R_a, attention resolution of full/factored attention.
-        factor_rank: r, diagonal length of factored attention (Eq. 8).
-        use_projection: full attention with the D → K projection (False:
-            BlendMask's blender, needs D == K).
+        basis_channels: D, channels of the basis F (DR1Mask and BlendMask fill it
+            in from their ``basis_head``).
+        attention: config of the attention module (Table 4), one of
+            ``VectorAttention``, ``FullAttention`` (``use_projection=False``:
+            BlendMask's blender, needs D == K) or ``FactoredAttention``, with its
+            own arguments (K ``num_bases``, R_a ``attention_size``, r
+            ``factor_rank``); D is passed from ``basis_channels``.
         roi_size: S, side of the RoI crops and mask logits.
         basis_stride: stride of F in input pixels.
         max_pos_per_img: cap on positives per image in training.
@@ -56,11 +54,8 @@ class BlenderHead(BaseModule):
 
     def __init__(self,
                  basis_channels: int = 32,
-                 attention: str = 'factored',
-                 num_bases: int = 4,
-                 attention_size: int = 14,
-                 factor_rank: int = 4,
-                 use_projection: bool = True,
+                 attention: ConfigType = dict(
+                     type='FactoredAttention', num_bases=4, attention_size=14, factor_rank=4),
                  roi_size: int = 56,
                  basis_stride: int = 4,
                  max_pos_per_img: int = 300,
@@ -71,8 +66,7 @@ class BlenderHead(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if max_pos_per_img <= 0:
             raise ValueError(f'max_pos_per_img must be > 0, got {max_pos_per_img}')
-        self.attention = build_attention(attention, basis_channels, num_bases, attention_size,
-                                         factor_rank, use_projection)
+        self.attention = build_attention(attention, basis_channels)
         self.basis_channels = basis_channels
         self.roi_size = roi_size
         self.basis_stride = basis_stride
@@ -186,6 +180,25 @@ class BlenderHead(BaseModule):
                 out.masks = paste_masks(probs, boxes, h, w, self.mask_thr)
             outputs.append(out)
         return outputs
+
+
+def build_attention(attention: ConfigType, basis_channels: int) -> nn.Module:
+    """Build the attention module of ``attention`` (``dict(type=...)``) for a D-wide basis.
+
+    Raises:
+        TypeError: ``attention`` is not a config dict, or gives an argument its
+            module does not take.
+        ValueError: ``attention`` states a D other than ``basis_channels``.
+    """
+    if not isinstance(attention, dict):
+        raise TypeError('mask_head.attention must be a config dict such as '
+                        f"dict(type='FactoredAttention'), got {attention!r}")
+    attention = dict(attention)
+    given = attention.setdefault('basis_channels', basis_channels)
+    if given != basis_channels:
+        raise ValueError(f'mask_head.attention.basis_channels={given} differs from the '
+                         f'basis width {basis_channels}; leave it out, D is passed in')
+    return MODELS.build(attention)
 
 
 def paste_masks(probs: Tensor, boxes: Tensor, img_h: int, img_w: int,

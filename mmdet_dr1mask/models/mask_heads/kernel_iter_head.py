@@ -94,7 +94,9 @@ class KernelIterHead(BaseModule):
                  stuff_max_area: Optional[int] = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg)
-        assert len(stage_loss_weights) == num_stages
+        if len(stage_loss_weights) != num_stages:
+            raise ValueError(f'iter_head.stage_loss_weights has {len(stage_loss_weights)} '
+                             f'weights for num_stages={num_stages}')
         self.stage_loss_weights = stage_loss_weights
         self.num_proposals = num_proposals
         self.num_thing_classes = num_thing_classes
@@ -102,9 +104,15 @@ class KernelIterHead(BaseModule):
         self.num_classes = num_thing_classes + num_stuff_classes
         self.mask_upsample_ratio = mask_upsample_ratio
         heads = update_head if isinstance(update_head, list) else [update_head] * num_stages
-        assert len(heads) == num_stages
+        if len(heads) != num_stages:
+            raise ValueError(f'iter_head.update_head lists {len(heads)} heads for '
+                             f'num_stages={num_stages}')
         self.stages = ModuleList(MODELS.build(h) for h in heads)
-        assert all(s.num_classes == self.num_classes for s in self.stages)
+        for s, stage in enumerate(self.stages):
+            if stage.num_classes != self.num_classes:
+                raise ValueError(
+                    f'iter_head.update_head (stage {s}) num_classes={stage.num_classes} must be '
+                    f'num_thing_classes + num_stuff_classes = {self.num_classes}')
         self.assigner = TASK_UTILS.build(assigner)
         self.max_per_img, self.score_thr, self.mask_thr = max_per_img, score_thr, mask_thr
         self.overlap_thr, self.instance_score_thr = overlap_thr, instance_score_thr

@@ -13,7 +13,7 @@ Given the feature map X, the kernels K and their masks M of the previous stage:
 X is first transformed by a 1×1 conv of this stage (``feat_transform`` of the
 official configs). Losses (Sec. 3.4): sigmoid focal classification over the
 kernels with per-class weights (averaged over matched kernels), and the mask
-losses of ``kernel_mask_losses``.
+losses of ``KernelMaskLoss``.
 
 Deviations from the official implementation: only the configuration of the
 official detection configs is kept (1×1 kernels, masks at the feature map's
@@ -27,11 +27,9 @@ import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 from mmcv.cnn.bricks.transformer import FFN, MultiheadAttention
 from mmdet.registry import MODELS
-from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig, reduce_mean
+from mmdet.utils import ConfigType, OptMultiConfig, reduce_mean
 from mmengine.model import BaseModule, bias_init_with_prob
 from torch import Tensor, nn
-
-from ..losses.kernel_mask_losses import kernel_mask_losses
 
 
 def _fc_ln_relu(channels: int, num: int) -> nn.Sequential:
@@ -59,10 +57,8 @@ class KernelUpdateHead(BaseModule):
             group features. Defaults to 0.5.
         kernel_updator (dict): Config of :class:`KernelUpdator`.
         loss_cls (dict): Classification loss (sigmoid focal loss).
-        loss_mask (dict): Mask loss (BCE).
-        loss_dice (dict): Dice loss.
-        loss_rank (dict | None): Rank loss (panoptic); None for none.
-        ignore_index (int): Ignored rank label. Defaults to 255.
+        loss_kernel_mask (dict): Mask, dice and (panoptic) rank losses of the
+            matched kernels, a ``KernelMaskLoss``.
         init_cfg (dict | None): Defaults to None (the official initialisation).
     """
 
@@ -80,16 +76,11 @@ class KernelUpdateHead(BaseModule):
                                                    feat_channels=256),
                  loss_cls: ConfigType = dict(type='FocalLoss', use_sigmoid=True, gamma=2.0,
                                              alpha=0.25, loss_weight=2.0),
-                 loss_mask: ConfigType = dict(type='CrossEntropyLoss', use_sigmoid=True,
-                                              loss_weight=1.0),
-                 loss_dice: ConfigType = dict(type='DiceLoss', loss_weight=4.0),
-                 loss_rank: OptConfigType = None,
-                 ignore_index: int = 255,
+                 loss_kernel_mask: ConfigType = dict(type='KernelMaskLoss'),
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg)
         self.num_classes = num_classes
         self.hard_mask_thr = hard_mask_thr
-        self.ignore_index = ignore_index
         self.feat_transform = nn.Conv2d(in_channels, in_channels, 1)
         self.kernel_updator = MODELS.build(kernel_updator)
         self.attention = MultiheadAttention(in_channels, num_heads, attn_drop=dropout,
@@ -102,9 +93,7 @@ class KernelUpdateHead(BaseModule):
         self.mask_fcs = _fc_ln_relu(in_channels, num_mask_fcs)
         self.fc_mask = nn.Linear(in_channels, in_channels)
         self.loss_cls = MODELS.build(loss_cls)
-        self.loss_mask = MODELS.build(loss_mask)
-        self.loss_dice = MODELS.build(loss_dice)
-        self.loss_rank = MODELS.build(loss_rank) if loss_rank else None
+        self.loss_kernel_mask = MODELS.build(loss_kernel_mask)
 
     def init_weights(self) -> None:
         """Xavier-uniform for every weight matrix, focal prior on the class bias."""
@@ -161,6 +150,5 @@ class KernelUpdateHead(BaseModule):
         loss_cls = self.loss_cls(cls_logits.flatten(0, 1), labels.flatten(),
                                  label_weights.flatten(0, 1), avg_factor=num_pos)
         losses = dict(loss_cls=loss_cls)
-        losses.update(kernel_mask_losses(masks, mask_targets, pos, self.loss_mask,
-                                         self.loss_dice, self.loss_rank, self.ignore_index))
+        losses.update(self.loss_kernel_mask(masks, mask_targets, pos))
         return losses

@@ -48,7 +48,7 @@ class BlendMaskBasis(BaseModule):
         if upsample_mode not in UPSAMPLE_MODES:
             raise ValueError(
                 f'upsample_mode must be one of {UPSAMPLE_MODES}, got {upsample_mode!r}')
-        self.channels = num_bases  # what the blender sees
+        self.num_bases = num_bases
         self.num_levels = num_levels
         self.upsample_mode = upsample_mode
         common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
@@ -58,6 +58,11 @@ class BlendMaskBasis(BaseModule):
                                      for _ in range(num_tower_convs)))
         self.output_conv = ConvModule(channels, channels, 3, padding=1, **common)
         self.conv_bases = nn.Conv2d(channels, num_bases, 1)
+
+    @property
+    def out_channels(self) -> int:
+        """K, the width of the bases the blender reads."""
+        return self.num_bases
 
     @property
     def context_channels(self) -> int:

@@ -72,6 +72,11 @@ class DR1Basis(BaseModule):
         self.output_conv = ConvModule(channels, channels, 3, padding=1, **common)
 
     @property
+    def out_channels(self) -> int:
+        """D, the width of F that the blender and the panoptic layer read."""
+        return self.channels
+
+    @property
     def context_channels(self) -> int:
         """Channels of each context map C_l the dense head must produce.
 

@@ -57,7 +57,10 @@ class KNetSemanticFPN(BaseModule):
                  init_cfg: OptMultiConfig = dict(type='Normal', layer='Conv2d', std=0.01)
                  ) -> None:
         super().__init__(init_cfg)
-        assert 0 <= start_level <= out_level <= end_level
+        if not 0 <= start_level <= out_level <= end_level:
+            raise ValueError('semantic_fpn needs 0 <= start_level <= out_level <= end_level, got '
+                             f'start_level={start_level}, out_level={out_level}, '
+                             f'end_level={end_level}')
         self.start_level, self.end_level, self.pos_level = start_level, end_level, pos_level
         self.positional_encoding = SinePositionalEncoding(
             num_feats=in_channels // 2, normalize=True) if pos_level is not None else None

@@ -82,12 +82,20 @@ def test_bad_settings_are_rejected():
     with pytest.raises(ValueError, match='top_input'):
         make_head(top_input='neck')
     with pytest.raises(ValueError, match='embedding_channels'):
-        DR1FCOSHead(context_channels=8, embedding_channels=0, **COMMON)
+        DR1FCOSHead(context_channels=8, embedding_channels=-1, **COMMON)
+
+
+def test_without_context_and_embedding_it_is_a_box_head_with_empty_top_outputs():
+    head = DR1FCOSHead(context_channels=0, embedding_channels=0, **COMMON)
+    head.init_weights()
+    assert head.conv_context is None and head.conv_embedding is None
+    outs = head(feats())
+    assert all(c.size(1) == 0 for c in outs[3]) and all(e.size(1) == 0 for e in outs[4])
 
 
 def test_positives_carry_their_gt_index_box_centerness_and_embedding():
     head = make_head()
-    losses, positives, contexts = head.loss(feats(), samples([TWO_GTS, NO_GT]))
+    losses, positives, contexts = head.loss_and_positives(feats(), samples([TWO_GTS, NO_GT]))
     pos = positives[0]
     gt_boxes = torch.tensor(TWO_GTS[0], dtype=torch.float)
     assert len(pos) > 0 and len(positives[1]) == 0
@@ -112,9 +120,9 @@ def test_assignment_matches_mmdetection_fcos():
 
 def test_losses_positive_with_gt_and_box_losses_zero_without():
     head = make_head()
-    losses, _, _ = head.loss(feats(), samples([TWO_GTS, TWO_GTS]))
+    losses, _, _ = head.loss_and_positives(feats(), samples([TWO_GTS, TWO_GTS]))
     assert all(torch.isfinite(v) and v > 0 for v in losses.values())
-    losses, positives, _ = head.loss(feats(), samples([NO_GT, NO_GT]))
+    losses, positives, _ = head.loss_and_positives(feats(), samples([NO_GT, NO_GT]))
     assert losses['loss_cls'] > 0
     assert losses['loss_bbox'] == 0 and losses['loss_centerness'] == 0
     assert all(len(p) == 0 for p in positives)
@@ -147,9 +155,22 @@ def test_predict_keeps_each_detection_embedding_through_nms():
 def test_predict_returns_detections_with_embeddings_and_contexts():
     head = make_head().eval()
     head.test_cfg = ConfigDict(head.test_cfg)
-    results, contexts = head.predict(feats(batch=1), samples([NO_GT]))
+    results, contexts = head.predict_with_embeddings(feats(batch=1), samples([NO_GT]))
     assert {'bboxes', 'scores', 'labels', 'embeddings'} <= set(results[0].keys())
     assert results[0].embeddings.shape[1] == 5 and len(contexts) == 5
+
+
+def test_loss_and_predict_keep_fcos_heads_contract():
+    """As MMDetection's FCOSHead: a dict of losses, and per image detections only."""
+    head = make_head()
+    losses = head.loss(feats(), samples([TWO_GTS, NO_GT]))
+    assert isinstance(losses, dict) and set(losses) == {'loss_cls', 'loss_bbox',
+                                                         'loss_centerness'}
+    head.eval()
+    head.test_cfg = ConfigDict(head.test_cfg)
+    results = head.predict(feats(batch=1), samples([NO_GT]), rescale=False)
+    assert isinstance(results, list) and len(results) == 1
+    assert set(results[0].keys()) == {'bboxes', 'scores', 'labels'}
 
 
 def dense_outputs(cls_prob: float, ctr_prob: float, size: int = 128):

@@ -12,8 +12,8 @@ def head(num_stuff=0, rank=False):
     torch.manual_seed(0)
     h = KNetKernelInitHead(num_proposals=N, in_channels=C, num_thing_classes=T,
                            num_stuff_classes=num_stuff, norm_cfg=GN,
-                           loss_rank=dict(type='CrossEntropyLoss', loss_weight=0.1)
-                           if rank else None)
+                           loss_kernel_mask=dict(type='KernelMaskLoss', loss_rank=dict(
+                               type='CrossEntropyLoss', loss_weight=0.1) if rank else None))
     h.init_weights()
     return h
 

@@ -1,47 +1,22 @@
 """DR1Mask and BlendMask detectors end to end on the synthetic dataset (tiny models, CPU)."""
 import copy
-import os.path as osp
 
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, image_batch, point_to_data, run_model
+from conftest import build_tiny_model, image_batch, point_to_data, run_model, tiny_model_config
 from mmdet.registry import DATASETS, MODELS
 from mmdet.utils import register_all_modules
-from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 import mmdet_dr1mask  # noqa: F401
 
-TINY = osp.join(REPO_ROOT, 'configs', 'dr1mask', 'dr1mask_r18_fpn_tiny_synthetic.py')
 register_all_modules()
-
-
-def tiny_cfg(kind):
-    cfg = Config.fromfile(TINY)
-    if kind == 'BlendMask':  # the same tiny sizes with BlendMask's parts
-        cfg.model.type = 'BlendMask'
-        cfg.model.data_preprocessor.pad_size_divisor = 32
-        cfg.model.bbox_head.context_channels = 0
-        cfg.model.basis_head = dict(type='BlendMaskBasis', in_channels=32, channels=16,
-                                    num_bases=4, upsample_mode='bilinear')
-        cfg.model.mask_head = dict(type='BlenderHead', basis_channels=4, attention='full',
-                                   use_projection=False, max_pos_per_img=64)
-        cfg.model.semantic_head = dict(type='ThingSemanticHead', in_channels=32, num_classes=3,
-                                       input='fpn', in_stride=8, num_convs=2, feat_channels=16)
-    return cfg
-
-
-def build(kind):
-    torch.manual_seed(0)
-    model = MODELS.build(copy.deepcopy(tiny_cfg(kind).model))
-    model.init_weights()
-    return model
 
 
 @pytest.fixture(scope='module')
 def train_batch(synthetic_root):
-    cfg = point_to_data(tiny_cfg('DR1Mask'), synthetic_root)
+    cfg = point_to_data(tiny_model_config('DR1Mask'), synthetic_root)
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     np.random.seed(0)  # the pipeline's random flips
     return pseudo_collate([dataset[i] for i in range(4)])
@@ -53,7 +28,7 @@ KINDS = ['DR1Mask', 'BlendMask']
 
 @pytest.mark.parametrize('kind', KINDS)
 def test_all_losses_finite_and_positive_with_gt(kind, train_batch):
-    losses = run_model(build(kind), train_batch, 'loss')
+    losses = run_model(build_tiny_model(kind), train_batch, 'loss')
     assert set(losses) == {'loss_cls', 'loss_bbox', 'loss_centerness', 'loss_mask',
                            'loss_semantic'}
     for name, value in losses.items():
@@ -65,7 +40,7 @@ def test_box_and_mask_losses_are_zero_without_gt(kind, train_batch):
     batch = copy.deepcopy(train_batch)
     for sample in batch['data_samples']:
         sample.gt_instances = sample.gt_instances[:0]
-    losses = run_model(build(kind), batch, 'loss')
+    losses = run_model(build_tiny_model(kind), batch, 'loss')
     assert losses['loss_cls'] > 0 and losses['loss_semantic'] > 0
     for name in ('loss_bbox', 'loss_centerness', 'loss_mask'):
         assert losses[name] == 0, name
@@ -74,7 +49,7 @@ def test_box_and_mask_losses_are_zero_without_gt(kind, train_batch):
 
 @pytest.mark.parametrize('kind', KINDS)
 def test_a_few_sgd_steps_lower_the_loss(kind, train_batch):
-    model = build(kind)
+    model = build_tiny_model(kind)
     optim = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     totals = []
     for _ in range(15):
@@ -91,7 +66,7 @@ def test_a_few_sgd_steps_lower_the_loss(kind, train_batch):
 @pytest.mark.parametrize('size,scale', [((64, 80), 1.0), ((97, 131), 1.0), ((32, 32), 2.0),
                                         ((64, 400), 0.5)])
 def test_predict_gives_full_size_boolean_masks_at_any_size(kind, size, scale):
-    model = build(kind).eval()
+    model = build_tiny_model(kind).eval()
     model.bbox_head.test_cfg.score_thr = 0.0  # untrained: keep some detections
     with torch.no_grad():
         pred = run_model(model, image_batch(*size, scale), 'predict')[0].pred_instances
@@ -104,7 +79,7 @@ def test_predict_gives_full_size_boolean_masks_at_any_size(kind, size, scale):
 
 @pytest.mark.parametrize('kind', KINDS)
 def test_zero_detections_give_empty_results_of_the_right_types(kind):
-    model = build(kind).eval()
+    model = build_tiny_model(kind).eval()
     model.bbox_head.test_cfg.score_thr = 1.1
     with torch.no_grad():
         pred = run_model(model, image_batch(48, 64), 'predict')[0].pred_instances
@@ -116,7 +91,7 @@ def test_zero_detections_give_empty_results_of_the_right_types(kind):
 
 @pytest.mark.parametrize('kind', KINDS)
 def test_tensor_mode_needs_no_ground_truth(kind):
-    model = build(kind).eval()
+    model = build_tiny_model(kind).eval()
     with torch.no_grad():
         outs = model(torch.randn(1, 3, 64, 96), mode='tensor')
     cls_scores, bbox_preds, centernesses, contexts, embeddings, bases = outs
@@ -124,10 +99,38 @@ def test_tensor_mode_needs_no_ground_truth(kind):
 
 
 def test_head_channels_are_filled_in_and_checked():
-    model = build('DR1Mask')
+    model = build_tiny_model('DR1Mask')
     assert model.bbox_head.context_channels == 2 * model.basis_head.channels
     assert model.bbox_head.embedding_channels == model.mask_head.embedding_channels
-    cfg = tiny_cfg('DR1Mask').model
+    cfg = tiny_model_config('DR1Mask').model
     cfg.bbox_head.embedding_channels = 7
-    with pytest.raises(ValueError, match='embedding_channels=7'):
+    with pytest.raises(ValueError, match=r'bbox_head\.embedding_channels=7'):
+        MODELS.build(cfg)
+
+
+@pytest.mark.parametrize('kind', KINDS)
+def test_basis_width_is_stated_once_and_reaches_every_reader(kind):
+    """D is ``basis_head``'s; changing it there changes the blender and the semantic head."""
+    cfg = tiny_model_config(kind).model
+    if kind == 'DR1Mask':
+        cfg.basis_head.channels = 12
+    else:
+        cfg.basis_head.num_bases = 3
+        cfg.mask_head.attention.num_bases = 3
+    model = MODELS.build(cfg)
+    d = 12 if kind == 'DR1Mask' else 3
+    assert model.basis_head.out_channels == model.mask_head.basis_channels == d
+    if kind == 'DR1Mask':
+        assert model.semantic_head.conv_seg.in_channels == d
+        assert model.bbox_head.context_channels == 2 * d
+
+
+@pytest.mark.parametrize('key,field', [
+    ('mask_head', 'basis_channels'),
+    ('semantic_head', 'in_channels'),
+])
+def test_a_copy_of_the_basis_width_that_disagrees_is_named(key, field):
+    cfg = tiny_model_config('DR1Mask').model
+    cfg[key][field] = 5
+    with pytest.raises(ValueError, match=fr'{key}\.{field}=5 does not match'):
         MODELS.build(cfg)

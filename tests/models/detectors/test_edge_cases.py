@@ -5,10 +5,8 @@ import copy
 
 import numpy as np
 import pytest
-import test_blender_segmentors as instance  # their tiny configs and builders
-import test_panoptic_segmentors as panoptic
 import torch
-from conftest import image_batch, run_model
+from conftest import build_tiny_model, image_batch, run_model, set_score_thr, tiny_model_config
 from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmdet.registry import DATASETS
 from mmengine.dataset import pseudo_collate
@@ -16,10 +14,9 @@ from mmengine.dataset import pseudo_collate
 from mmdet_dr1mask.datasets import SyntheticConfig, generate_split
 
 SIZES = [(32, 32), (64, 2000)]
-# (module with tiny_cfg/build, kind): DR1Mask and BlendMask, instance and panoptic
-MODELS = [(instance, 'DR1Mask'), (instance, 'BlendMask'), (panoptic, 'DR1Mask'),
-          (panoptic, 'BlendMask')]
-IDS = ['DR1Mask', 'BlendMask', 'DR1Mask-panoptic', 'BlendMask-panoptic']
+# DR1Mask and BlendMask, instance and panoptic (conftest.TINY_MODEL_CONFIGS)
+MODELS = ['DR1Mask', 'BlendMask', 'DR1Mask-panoptic', 'BlendMask-panoptic']
+NUM_LABELS = 3 + 4  # the synthetic data's thing and stuff classes
 
 
 @pytest.fixture(scope='module')
@@ -32,10 +29,11 @@ def odd_size_root(tmp_path_factory) -> str:
     return root + '/'
 
 
-def odd_size_batch(module, root: str) -> dict:
+def odd_size_batch(name: str, root: str) -> dict:
     """The 32x32 and 64x2000 images at their own size (no Resize), plus the 32x32 one
     again without annotations, collated into one batch."""
-    dataset_cfg = copy.deepcopy(module.tiny_cfg('DR1Mask').train_dataloader.dataset)
+    data_name = 'DR1Mask-panoptic' if name.endswith('panoptic') else 'DR1Mask'
+    dataset_cfg = copy.deepcopy(tiny_model_config(data_name).train_dataloader.dataset)
     dataset_cfg.pipeline = [t for t in dataset_cfg.pipeline
                             if t.type not in ('Resize', 'RandomFlip')]
     panoptic_data = 'Panoptic' in dataset_cfg.type
@@ -55,10 +53,10 @@ def odd_size_batch(module, root: str) -> dict:
     return pseudo_collate(samples)
 
 
-@pytest.mark.parametrize('module,kind', MODELS, ids=IDS)
-def test_training_step_on_tiny_elongated_and_unannotated_images(module, kind, odd_size_root):
-    model = module.build(kind)
-    losses = run_model(model, odd_size_batch(module, odd_size_root), 'loss')
+@pytest.mark.parametrize('name', MODELS)
+def test_training_step_on_tiny_elongated_and_unannotated_images(name, odd_size_root):
+    model = build_tiny_model(name)
+    losses = run_model(model, odd_size_batch(name, odd_size_root), 'loss')
     total = sum(losses.values())
     assert torch.isfinite(total) and total > 0, losses
     total.backward()
@@ -66,18 +64,11 @@ def test_training_step_on_tiny_elongated_and_unannotated_images(module, kind, od
     assert grads and all(torch.isfinite(g).all() for g in grads)
 
 
-def set_score_thr(module, model, kind: str, thr: float) -> None:
-    if module is panoptic:
-        panoptic.set_score_thr(model, kind, thr)
-    else:
-        model.bbox_head.test_cfg.score_thr = thr
-
-
-@pytest.mark.parametrize('module,kind', MODELS, ids=IDS)
+@pytest.mark.parametrize('name', MODELS)
 @pytest.mark.parametrize('size', SIZES)
-def test_predict_on_tiny_and_elongated_images(module, kind, size):
-    model = module.build(kind).eval()
-    set_score_thr(module, model, kind, 0.0)  # untrained: keep some detections
+def test_predict_on_tiny_and_elongated_images(name, size):
+    model = build_tiny_model(name).eval()
+    set_score_thr(model, 0.0)  # untrained: keep some detections
     with torch.no_grad():
         sample = run_model(model, image_batch(*size), 'predict')[0]
     pred = sample.pred_instances
@@ -85,10 +76,10 @@ def test_predict_on_tiny_and_elongated_images(module, kind, size):
     assert pred.masks.shape == (len(pred), *size) and pred.masks.dtype == torch.bool
     assert (pred.bboxes[:, 2] <= size[1] + 1e-3).all()
     assert (pred.bboxes[:, 3] <= size[0] + 1e-3).all()
-    if module is panoptic:
+    if name.endswith('panoptic'):
         pan = sample.pred_panoptic_seg.sem_seg
         assert pan.shape == (1, *size)
-        assert ((pan % INSTANCE_OFFSET) <= panoptic.NUM_THINGS + panoptic.NUM_STUFF).all()
+        assert ((pan % INSTANCE_OFFSET) <= NUM_LABELS).all()
 
 
 def keep_everything(model, n: int) -> None:
@@ -98,11 +89,10 @@ def keep_everything(model, n: int) -> None:
                     nms=dict(type='nms', iou_threshold=1.0))
 
 
-@pytest.mark.parametrize('module,kind', MODELS[:1] + MODELS[2:3], ids=['DR1Mask',
-                                                                      'DR1Mask-panoptic'])
-def test_one_thousand_detections_in_one_image(module, kind):
-    model = module.build(kind).eval()
-    set_score_thr(module, model, kind, 0.0)
+@pytest.mark.parametrize('name', ['DR1Mask', 'DR1Mask-panoptic'])
+def test_one_thousand_detections_in_one_image(name):
+    model = build_tiny_model(name).eval()
+    set_score_thr(model, 0.0)
     keep_everything(model, 1000)
     size = (256, 320)  # 1,680 FCOS locations over the five levels
     with torch.no_grad():
@@ -112,16 +102,16 @@ def test_one_thousand_detections_in_one_image(module, kind):
     assert pred.masks.shape == (1000, *size) and pred.masks.dtype == torch.bool
     assert pred.bboxes.shape == (1000, 4) and pred.labels.dtype == torch.long
     assert (pred.scores[:-1] >= pred.scores[1:]).all()  # sorted by score
-    if module is panoptic:
+    if name.endswith('panoptic'):
         pan = sample.pred_panoptic_seg.sem_seg[0]
         instance_ids = np.unique(pan[pan >= INSTANCE_OFFSET].numpy() // INSTANCE_OFFSET)
         assert 0 < len(instance_ids) <= 1000
 
 
-@pytest.mark.parametrize('module,kind', MODELS, ids=IDS)
-def test_zero_detections_give_empty_results(module, kind):
-    model = module.build(kind).eval()
-    set_score_thr(module, model, kind, 1.1)  # above any score
+@pytest.mark.parametrize('name', MODELS)
+def test_zero_detections_give_empty_results(name):
+    model = build_tiny_model(name).eval()
+    set_score_thr(model, 1.1)  # above any score
     size = (48, 64)
     with torch.no_grad():
         sample = run_model(model, image_batch(*size), 'predict')[0]
@@ -130,6 +120,6 @@ def test_zero_detections_give_empty_results(module, kind):
     assert pred.masks.shape == (0, *size) and pred.masks.dtype == torch.bool
     assert pred.bboxes.shape == (0, 4) and pred.bboxes.dtype == torch.float32
     assert pred.scores.shape == (0,) and pred.labels.dtype == torch.long
-    if module is panoptic:
+    if name.endswith('panoptic'):
         assert (sample.pred_panoptic_seg.sem_seg < INSTANCE_OFFSET).all()  # stuff/void only
 

@@ -6,9 +6,9 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, image_batch, run_model
+from conftest import REPO_ROOT, build_tiny_model, image_batch, run_model, tiny_model_config
 from mmdet.evaluation.functional import INSTANCE_OFFSET
-from mmdet.registry import DATASETS, MODELS
+from mmdet.registry import DATASETS
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
@@ -16,23 +16,18 @@ from mmengine.dataset import pseudo_collate
 import mmdet_dr1mask  # noqa: F401
 from mmdet_dr1mask.datasets import SyntheticConfig, generate_split
 
-CONFIGS = {task: osp.join(REPO_ROOT, 'configs', 'knet',
-                         f'knet-s3_r18_fpn_tiny_synthetic{suffix}.py')
-           for task, suffix in (('instance', ''), ('panoptic', '-panoptic'))}
+NAMES = {'instance': 'KNet', 'panoptic': 'KNet-panoptic'}  # conftest.TINY_MODEL_CONFIGS
 NUM_THINGS, NUM_STUFF = 3, 4
 register_all_modules()
 
 
 def build(task):
-    torch.manual_seed(0)
-    model = MODELS.build(copy.deepcopy(Config.fromfile(CONFIGS[task]).model))
-    model.init_weights()
-    return model
+    return build_tiny_model(NAMES[task])
 
 
 @pytest.fixture(scope='module', params=['instance', 'panoptic'])
 def task_batch(request, synthetic_root):
-    cfg = Config.fromfile(CONFIGS[request.param])
+    cfg = tiny_model_config(NAMES[request.param])
     cfg.train_dataloader.dataset.data_root = synthetic_root + '/'
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     np.random.seed(0)
@@ -108,7 +103,7 @@ def test_train_step_on_tiny_elongated_and_unannotated_images(task, tmp_path):
     for split, size in zip(('small', 'long'), ODD_SIZES):
         generate_split(root, split, 1, seed=1,
                        cfg=SyntheticConfig(img_size=size, min_things=1, max_things=3))
-    dataset_cfg = Config.fromfile(CONFIGS[task]).train_dataloader.dataset
+    dataset_cfg = tiny_model_config(NAMES[task]).train_dataloader.dataset
     dataset_cfg.pipeline = [t for t in dataset_cfg.pipeline
                             if t.type not in ('Resize', 'RandomFlip')]
     samples = []

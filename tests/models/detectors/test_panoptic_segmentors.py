@@ -1,41 +1,32 @@
 """Panoptic DR1Mask (one extra layer) and two-branch BlendMask on synthetic panoptic data."""
 import copy
-import os.path as osp
 
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, image_batch, run_model
+from conftest import build_tiny_model, image_batch, run_model, set_score_thr, tiny_model_config
 from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmdet.registry import DATASETS, MODELS
 from mmdet.utils import register_all_modules
-from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 import mmdet_dr1mask  # noqa: F401
 
-TINY = osp.join(REPO_ROOT, 'configs', 'dr1mask', 'dr1mask_r18_fpn_tiny_synthetic-panoptic.py')
-BLENDMASK_TINY = osp.join(REPO_ROOT, 'configs', 'blendmask',
-                          'blendmask_r18_fpn_tiny_synthetic-panoptic.py')
 KINDS = ['DR1Mask', 'BlendMask']
 NUM_THINGS, NUM_STUFF = 3, 4
 register_all_modules()
 
 
 def tiny_cfg(kind):
-    if kind == 'BlendMask':  # BlendMask instance + semantic FPN head + heuristic fusion
-        return Config.fromfile(BLENDMASK_TINY)
-    cfg = Config.fromfile(TINY)
+    """The tiny panoptic config of ``kind``; 'DR1Mask-boxes' with ``things_in_boxes``."""
+    cfg = tiny_model_config(kind.split('-')[0] + '-panoptic')
     if kind == 'DR1Mask-boxes':
         cfg.model.panoptic_head.things_in_boxes = True
     return cfg
 
 
 def build(kind):
-    torch.manual_seed(0)
-    model = MODELS.build(copy.deepcopy(tiny_cfg(kind).model))
-    model.init_weights()
-    return model
+    return build_tiny_model(tiny_cfg(kind).model)
 
 
 @pytest.fixture(scope='module')
@@ -77,21 +68,13 @@ def test_dr1mask_panoptic_adds_exactly_one_layer_to_the_instance_model():
     assert model.panoptic_head.conv_stuff.weight.shape == (NUM_STUFF, 8, 1, 1)
 
 
-def set_score_thr(model, kind, thr):
-    model.bbox_head.test_cfg.score_thr = thr
-    if kind == 'DR1Mask':
-        model.panoptic_head.score_thr = thr
-    else:
-        model.instance_score_thr = thr
-
-
 @pytest.mark.parametrize('kind', KINDS)
 @pytest.mark.parametrize('size,scale', [((64, 80), 1.0), ((97, 131), 1.0), ((32, 32), 2.0),
                                         ((64, 400), 0.5)])
 @pytest.mark.parametrize('score_thr', [0.0, 1.1])  # many detections / none
 def test_predict_panoptic_and_instances_at_any_size(kind, size, scale, score_thr):
     model = build(kind).eval()
-    set_score_thr(model, kind, score_thr)
+    set_score_thr(model, score_thr)
     with torch.no_grad():
         sample = run_model(model, image_batch(*size, scale), 'predict')[0]
     pan = sample.pred_panoptic_seg.sem_seg
@@ -110,7 +93,7 @@ def test_predict_panoptic_and_instances_at_any_size(kind, size, scale, score_thr
 @pytest.mark.parametrize('size,scale', [((97, 131), 1.0), ((64, 400), 0.5)])
 def test_things_confined_to_boxes_stay_inside_their_detected_boxes(size, scale):
     model = build('DR1Mask-boxes').eval()
-    set_score_thr(model, 'DR1Mask', 0.0)
+    set_score_thr(model, 0.0)
     batch = image_batch(*size, scale)
     with torch.no_grad():
         top = run_model(model, batch, 'predict')[0].pred_instances
@@ -177,3 +160,12 @@ def test_blendmask_semantic_loss_averages_over_labelled_pixels_only():
     target[target == 255 - NUM_THINGS] = 255
     expected = 0.5 * torch.nn.functional.cross_entropy(logits, target, ignore_index=255)
     torch.testing.assert_close(loss(voided), expected)
+
+
+def test_panoptic_layer_takes_its_width_from_the_basis():
+    cfg = tiny_cfg('DR1Mask').model
+    cfg.basis_head.channels = 12
+    assert MODELS.build(copy.deepcopy(cfg)).panoptic_head.in_channels == 12
+    cfg.panoptic_head.in_channels = 8
+    with pytest.raises(ValueError, match=r'panoptic_head\.in_channels=8 does not match'):
+        MODELS.build(cfg)

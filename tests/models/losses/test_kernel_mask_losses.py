@@ -1,8 +1,7 @@
 """Rank targets and the mask losses of matched kernels."""
 import torch
-from mmdet.models.losses import CrossEntropyLoss, DiceLoss
 
-from mmdet_dr1mask.models.losses import kernel_mask_losses, rank_targets
+from mmdet_dr1mask.models.losses import KernelMaskLoss, rank_targets
 
 
 def test_rank_target_is_the_matched_kernel_later_ones_win_and_rest_ignored():
@@ -14,15 +13,13 @@ def test_rank_target_is_the_matched_kernel_later_ones_win_and_rest_ignored():
     assert rank_targets(targets, pos, 255).tolist() == [[[0, 1, 1], [255, 255, 255]]]
 
 
-def losses():
-    return (CrossEntropyLoss(use_sigmoid=True), DiceLoss(loss_weight=4.0),
-            CrossEntropyLoss(use_sigmoid=False, loss_weight=0.1))
+RANK = dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.1)
 
 
 def test_no_match_gives_zero_losses_in_the_graph():
     preds = torch.randn(2, 4, 8, 8, requires_grad=True)
-    out = kernel_mask_losses(preds, torch.zeros_like(preds), torch.zeros(2, 4, dtype=bool),
-                             *losses())
+    out = KernelMaskLoss(loss_rank=RANK)(preds, torch.zeros_like(preds),
+                                         torch.zeros(2, 4, dtype=bool))
     assert set(out) == {'loss_mask', 'loss_dice', 'loss_rank'}
     assert all(v.item() == 0 and v.requires_grad for v in out.values())
 
@@ -32,6 +29,6 @@ def test_matched_kernels_get_positive_losses():
     targets = torch.zeros_like(preds)
     targets[0, 1, 2:5, 2:5] = 1
     pos = torch.tensor([[False, True, False, False]])
-    out = kernel_mask_losses(preds, targets, pos, *losses())
+    out = KernelMaskLoss(loss_rank=RANK)(preds, targets, pos)
     assert all(v > 0 for v in out.values())
-    assert 'loss_rank' not in kernel_mask_losses(preds, targets, pos, *losses()[:2])
+    assert 'loss_rank' not in KernelMaskLoss()(preds, targets, pos)

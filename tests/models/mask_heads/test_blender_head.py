@@ -9,20 +9,23 @@ from mmdet_dr1mask.models.mask_heads import BlenderHead
 from mmdet_dr1mask.models.mask_heads.blender_attention import FactoredAttention, FullAttention
 
 D = 8
+VECTOR = dict(type='VectorAttention')
+FULL = dict(type='FullAttention')
+FACTORED = dict(type='FactoredAttention')
 
 
 @pytest.mark.parametrize('kwargs,expected', [
-    (dict(attention='vector'), D),
-    (dict(attention='full'), D * 4 + 4 * 14 * 14),
-    (dict(attention='full', use_projection=False, basis_channels=4), 4 * 14 * 14),  # BlendMask
-    (dict(attention='factored'), D * 4 + 4 * 4),
+    (dict(attention=VECTOR), D),
+    (dict(attention=FULL), D * 4 + 4 * 14 * 14),
+    (dict(attention=dict(FULL, use_projection=False), basis_channels=4), 4 * 14 * 14),  # BlendMask
+    (dict(attention=FACTORED), D * 4 + 4 * 4),
 ])
 def test_embedding_length_of_each_attention(kwargs, expected):
     head = BlenderHead(**{'basis_channels': D, **kwargs})
     assert head.embedding_channels == expected
 
 
-@pytest.mark.parametrize('attention', ['vector', 'full', 'factored'])
+@pytest.mark.parametrize('attention', [VECTOR, FULL, FACTORED])
 def test_mask_logits_shape_and_gradients(attention):
     head = BlenderHead(basis_channels=D, attention=attention, roi_size=28)
     bases = torch.randn(2, D, 20, 24, requires_grad=True)
@@ -37,7 +40,7 @@ def test_mask_logits_shape_and_gradients(attention):
 
 
 def test_vector_attention_is_a_channel_weighted_sum():
-    head = BlenderHead(basis_channels=D, attention='vector')
+    head = BlenderHead(basis_channels=D, attention=VECTOR)
     crops = torch.randn(2, D, 56, 56)
     emb = torch.randn(2, D)
     torch.testing.assert_close(head.attention(crops, emb), (crops * emb[..., None, None]).sum(1))
@@ -60,7 +63,7 @@ def test_factored_attention_is_full_attention_with_a_rank_r_map():
 def test_crops_are_aligned_with_the_basis_grid():
     # basis pixel j sits on input pixel 4j: a basis holding 4j must give back the input
     # x pixel index of every sample point, x1 + (b + 0.5) (x2 - x1) / S - 0.5.
-    head = BlenderHead(basis_channels=2, attention='vector', roi_size=8)
+    head = BlenderHead(basis_channels=2, attention=VECTOR, roi_size=8)
     xs = 4.0 * torch.arange(30).float()
     bases = torch.stack([xs.expand(30, 30), xs[:, None].expand(30, 30)])[None]
     box = torch.tensor([[0, 10.0, 20.0, 70.0, 90.0]])
@@ -94,7 +97,7 @@ def positives_for(gt, n_per_gt, emb_dim):
 
 @pytest.mark.parametrize('polygons', [False, True])
 def test_loss_is_positive_with_positives_and_zero_without(polygons):
-    head = BlenderHead(basis_channels=D, attention='factored', roi_size=14)
+    head = BlenderHead(basis_channels=D, attention=FACTORED, roi_size=14)
     gt = gt_with_masks([(4, 4, 30, 40), (20, 10, 60, 50)], polygons=polygons)
     bases = torch.randn(2, D, 16, 16, requires_grad=True)
     pos = positives_for(gt, 3, head.embedding_channels)
@@ -108,7 +111,7 @@ def test_loss_is_positive_with_positives_and_zero_without(polygons):
 
 
 def test_positives_are_capped_per_image():
-    head = BlenderHead(basis_channels=D, attention='vector', roi_size=14, max_pos_per_img=4)
+    head = BlenderHead(basis_channels=D, attention=VECTOR, roi_size=14, max_pos_per_img=4)
     seen = []
     head.roi_align.register_forward_hook(lambda m, inp, out: seen.append(len(inp[1])))
     gt = gt_with_masks([(4, 4, 30, 40)])
@@ -119,7 +122,7 @@ def test_positives_are_capped_per_image():
 
 @pytest.mark.parametrize('rescale', [True, False])
 def test_predict_pastes_full_image_boolean_masks(rescale):
-    head = BlenderHead(basis_channels=D, attention='vector')
+    head = BlenderHead(basis_channels=D, attention=VECTOR)
     meta = dict(img_shape=(64, 80), ori_shape=(32, 40), scale_factor=(2.0, 2.0))
     dets = InstanceData(bboxes=torch.tensor([[8., 8, 40, 48], [0, 0, 80, 64]]),
                         scores=torch.tensor([0.9, 0.5]), labels=torch.tensor([0, 1]),
@@ -140,9 +143,31 @@ def test_predict_pastes_full_image_boolean_masks(rescale):
 
 
 def test_bad_settings_are_rejected():
-    with pytest.raises(ValueError, match='attention'):
-        BlenderHead(attention='spatial')
+    with pytest.raises(KeyError, match='SpatialAttention'):
+        BlenderHead(attention=dict(type='SpatialAttention'))
     with pytest.raises(ValueError, match='basis_channels == num_bases'):
-        BlenderHead(basis_channels=32, attention='full', use_projection=False)
+        BlenderHead(basis_channels=32, attention=dict(FULL, use_projection=False))
+
+
+def test_attention_is_a_registered_module_built_from_its_config():
+    head = BlenderHead(basis_channels=D, attention=dict(FACTORED, factor_rank=2))
+    assert isinstance(head.attention, FactoredAttention)
+    assert head.attention.basis_channels == D and head.attention.factor_rank == 2
+
+
+@pytest.mark.parametrize('attention', [
+    dict(VECTOR, num_bases=4),  # an argument of the other modules
+    dict(FULL, factor_rank=4),  # factored attention's argument
+])
+def test_attention_argument_the_module_does_not_take_is_an_error(attention):
+    with pytest.raises(TypeError, match='unexpected keyword'):
+        BlenderHead(basis_channels=D, attention=attention)
+
+
+def test_attention_is_given_as_a_config_and_takes_d_from_the_head():
+    with pytest.raises(TypeError, match='mask_head.attention must be a config dict'):
+        BlenderHead(attention='factored')
+    with pytest.raises(ValueError, match='mask_head.attention.basis_channels=16'):
+        BlenderHead(basis_channels=D, attention=dict(VECTOR, basis_channels=16))
     with pytest.raises(ValueError, match='max_pos_per_img'):
         BlenderHead(max_pos_per_img=0)

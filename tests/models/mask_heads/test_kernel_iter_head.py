@@ -22,7 +22,8 @@ def iter_head(num_stuff=0, **kwargs):
         num_stages=2, stage_loss_weights=(1, 0.5), num_proposals=N, num_thing_classes=T,
         num_stuff_classes=num_stuff, max_per_img=4,
         update_head=dict(type='KernelUpdateHead', num_classes=T + num_stuff, in_channels=C,
-                         num_heads=4, feedforward_channels=32, loss_rank=rank,
+                         num_heads=4, feedforward_channels=32,
+                         loss_kernel_mask=dict(type='KernelMaskLoss', loss_rank=rank),
                          kernel_updator=dict(type='KernelUpdator', in_channels=C,
                                              feat_channels=C)), **kwargs)
     h.init_weights()
@@ -199,3 +200,17 @@ def test_iter_head_panoptic_keeps_low_scoring_stuff_by_default():
     assert (pan[:, 8:] == T + 1).all()
     off = iter_head(num_stuff=S, stuff_score_thr=0.05).predict_panoptic(scores, probs)
     assert (off.sem_seg[0] == T + S).all()
+
+
+@pytest.mark.parametrize('kwargs,message', [
+    (dict(stage_loss_weights=(1, 1, 1)), r'stage_loss_weights has 3 weights for num_stages=2'),
+    (dict(num_stuff_classes=1), r'num_classes=2 must be num_thing_classes \+ num_stuff'),
+])
+def test_inconsistent_settings_are_config_errors_naming_the_keys(kwargs, message):
+    cfg = dict(num_stages=2, stage_loss_weights=(1, 0.5), num_proposals=N, num_thing_classes=T,
+               update_head=dict(type='KernelUpdateHead', num_classes=T, in_channels=C,
+                                num_heads=4, feedforward_channels=32,
+                                kernel_updator=dict(type='KernelUpdator', in_channels=C,
+                                                    feat_channels=C)))
+    with pytest.raises(ValueError, match=message):
+        KernelIterHead(**{**cfg, **kwargs})

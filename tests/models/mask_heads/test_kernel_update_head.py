@@ -12,8 +12,8 @@ def stage(rank=False):
                          feedforward_channels=32,
                          kernel_updator=dict(type='KernelUpdator', in_channels=C,
                                              feat_channels=C),
-                         loss_rank=dict(type='CrossEntropyLoss', loss_weight=0.1)
-                         if rank else None)
+                         loss_kernel_mask=dict(type='KernelMaskLoss', loss_rank=dict(
+                             type='CrossEntropyLoss', loss_weight=0.1) if rank else None))
     h.init_weights()
     return h
 

@@ -15,4 +15,4 @@ def test_bases_at_stride_four_any_size(size):
     assert out.shape == (2, 4, h // 4, w // 4)
     out.square().sum().backward()
     assert all(f.grad.abs().sum() > 0 for f in feats)
-    assert basis.context_channels == 0 and basis.channels == 4
+    assert basis.context_channels == 0 and basis.out_channels == 4

@@ -1,4 +1,5 @@
 """KNetSemanticFPN: the official layout (P2 down, P4/P5 up to stride 8) and outputs."""
+import pytest
 import torch
 from torch import nn
 
@@ -37,3 +38,9 @@ def test_positional_encoding_on_p5_changes_the_output():
     without.load_state_dict(with_pos.state_dict())
     feats = fpn_levels()
     assert not torch.allclose(with_pos(feats)[0], without(feats)[0])
+
+
+def test_levels_out_of_order_are_a_config_error_naming_the_keys():
+    with pytest.raises(ValueError, match='start_level=2, out_level=1'):
+        KNetSemanticFPN(in_channels=8, feat_channels=8, out_channels=8, start_level=2,
+                        out_level=1, end_level=3)

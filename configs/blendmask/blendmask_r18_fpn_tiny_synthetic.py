@@ -1,0 +1,24 @@
+# A tiny BlendMask (instance segmentation) on the synthetic shapes dataset, the counterpart
+# of configs/dr1mask/dr1mask_r18_fpn_tiny_synthetic.py: the same ResNet-18 at 1/8 width,
+# FPN and head widths and schedule; BlendMask's own basis (here 16 channels, K = 4 bases),
+# full-attention blender and semantic head on P3. For the tests, not for accuracy.
+_base_ = [
+    '../_base_/models/blendmask_r50_fpn.py',
+    '../_base_/datasets/synthetic_instance.py',
+    '../_base_/schedules/schedule_tiny_cpu.py',
+]
+model = dict(
+    # trained from scratch: normalised RGB input and trainable BN (the COCO configs'
+    # frozen caffe set-up is for the ImageNet weights)
+    data_preprocessor=dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
+                           bgr_to_rgb=True),
+    backbone=dict(depth=18, base_channels=8, frozen_stages=-1, norm_eval=False,
+                  norm_cfg=dict(type='BN', requires_grad=True), style='pytorch',
+                  init_cfg=None),
+    neck=dict(in_channels=[8, 16, 32, 64], out_channels=32),
+    bbox_head=dict(num_classes=3, in_channels=32, feat_channels=32, stacked_convs=2,
+                   norm_cfg=dict(type='GN', num_groups=8, requires_grad=True)),
+    basis_head=dict(in_channels=32, channels=16),
+    mask_head=dict(max_pos_per_img=64),
+    semantic_head=dict(in_channels=32, num_classes=3, feat_channels=16),
+    test_cfg=dict(nms_pre=200, max_per_img=20))

@@ -127,7 +127,9 @@ def test_tiny_config_losses_unchanged(config, synthetic_root):
     expected = REFERENCE[config]
     assert history.keys() == expected.keys(), config
     for key, want in expected.items():
-        assert history[key] == pytest.approx(want, rel=1e-5, abs=1e-6), f'{config} {key}'
+        # float32 kernels differ a little between CPUs; a change in what is computed (or in
+        # the order parts are built and initialised) moves the losses far more than 1e-4
+        assert history[key] == pytest.approx(want, rel=1e-4, abs=1e-5), f'{config} {key}'
 
 
 @pytest.mark.parametrize('config', sorted(STATE_DICTS))

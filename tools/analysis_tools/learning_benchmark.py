@@ -1,27 +1,33 @@
-"""Train several instance segmenters on one real dataset with one recipe, compare AP.
+"""Train several instance segmenters on real photos with one recipe, compare box/mask AP.
 
-The learning measurement of docs/benchmarks.md: DR1Mask, BlendMask and MMDetection's
-CondInst (or any configs) are trained on the same COCO-format data (by default
-``../shared/data/coco128-seg``, 128 photos, training and evaluation on the same images:
-it measures how fast each model fits real photos, not generalisation) with exactly the
+The real-photo fit benchmark of docs/benchmarks.md: DR1Mask, BlendMask, MMDetection's
+CondInst and K-Net (or any configs) are trained on the same COCO-format photos (by default
+``../shared/data/coco128-seg``, real COCO photos with their COCO categories) with the
 same recipe, applied to every config by ``apply_recipe``:
 
+* photos: ``--num-photos N`` trains on the first N photos (by image id) and evaluates on
+  the same N, against their annotations only: this measures fitting, not generalisation;
+  ``--holdout N`` trains on all but the last N photos and evaluates on those N;
 * backbone: the ImageNet ResNet-50 converted by ``make backbone`` (caffe style, frozen
-  BN, stage 1 frozen) with its caffe preprocessing;
+  BN, stages up to ``--frozen-stages`` frozen) with its caffe preprocessing;
 * data: short side sampled from ``--short-sides`` (long side at most 5/3 of it) with
   random flips for training, the largest short side for evaluation; batch
   ``--batch-size``;
-* schedule: SGD lr ``--lr``, momentum 0.9, weight decay 1e-4, linear warm-up over the
-  first 1/6 of the iterations, lr / 10 at 3/4, gradient clipping at norm 35,
+* schedule: SGD lr ``--lr``, momentum 0.9, weight decay 1e-4, gradient clipping at norm
+  35 (models named by ``--own-optimizer`` keep their config's optimizer, e.g. K-Net's
+  AdamW), linear warm-up over the first 1/6 of the iterations, lr / 10 at 3/4,
   ``--iters`` iterations, box and mask AP (CocoMetric) every ``--val-interval``.
 
-Each model trains in its own process (``tools/train.py``); afterwards the final APs are
-collected into ``--out`` and the loss and AP curves drawn into ``<work-dir>/curves.png``.
+Each model trains in its own process (``tools/train.py``, so an interrupted run resumes
+with ``--resume``); afterwards every evaluation is collected into ``--out`` and
+``<work-dir>/mask_ap.png`` draws mask AP against iteration for all models.
 
     python tools/analysis_tools/learning_benchmark.py \\
         configs/dr1mask/dr1mask_r50_fpn_1x_coco.py configs/blendmask/blendmask_r50_fpn_1x_coco.py \\
         mmdet::condinst/condinst_r50_fpn_ms-poly-90k_coco_instance.py \\
-        --work-dir work_dirs/learning --iters 300
+        configs/knet/knet-s3_r50_fpn_1x_coco.py --own-optimizer knet-s3_r50_fpn_1x_coco \\
+        --num-photos 8 --frozen-stages 4 --short-sides 384 --iters 600 --val-interval 100 \\
+        --work-dir work_dirs/fit8
 """
 import argparse
 import glob
@@ -30,9 +36,12 @@ import os
 import os.path as osp
 import subprocess
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from mmengine.config import Config
+from mmengine.hub import get_config
+
+from mmdet_dr1mask.support import shorten_schedule
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_DATA = osp.join(REPO_ROOT, '..', 'shared', 'data', 'coco128-seg')
@@ -46,14 +55,24 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--data-root', default=DEFAULT_DATA)
     parser.add_argument('--ann-file', default='instances_coco128seg.json')
     parser.add_argument('--img-prefix', default='images/train2017/')
+    photos = parser.add_mutually_exclusive_group()
+    photos.add_argument('--num-photos', type=int, default=0,
+                        help='train and evaluate on the first N photos (0: all)')
+    photos.add_argument('--holdout', type=int, default=0,
+                        help='evaluate on the last N photos, train on the others')
     parser.add_argument('--backbone', default=DEFAULT_BACKBONE,
                         help='ImageNet ResNet-50 checkpoint (caffe style), see `make backbone`')
+    parser.add_argument('--frozen-stages', type=int, default=1,
+                        help='backbone stages not trained (4: the whole backbone)')
+    parser.add_argument('--own-optimizer', nargs='*', default=[], metavar='NAME',
+                        help='config names (file name without .py) that keep their optimizer')
     parser.add_argument('--iters', type=int, default=300)
     parser.add_argument('--val-interval', type=int, default=150)
     parser.add_argument('--batch-size', type=int, default=2)
     parser.add_argument('--lr', type=float, default=0.01)
     parser.add_argument('--short-sides', nargs='+', type=int, default=[416, 448, 480])
     parser.add_argument('--workers', type=int, default=1)
+    parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', help='JSON summary (default <work-dir>/summary.json)')
     args = parser.parse_args(argv)
     if not osp.isfile(args.backbone):
@@ -61,18 +80,53 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def apply_recipe(cfg: Config, args: argparse.Namespace) -> Config:
+def split_annotations(ann_path: str, out_dir: str, num_photos: int = 0,
+                      holdout: int = 0) -> Tuple[str, str]:
+    """Write the training and evaluation annotation files of the chosen photos.
+
+    Photos are taken in image-id order. ``num_photos``: the first N for both;
+    ``holdout``: the last N for evaluation, the others for training; neither: all photos
+    for both. Returns the two JSON paths (``train.json``, ``eval.json`` in ``out_dir``).
+
+    Raises:
+        ValueError: more photos asked for than ``ann_path`` has.
+    """
+    with open(ann_path) as f:
+        coco = json.load(f)
+    images = sorted(coco['images'], key=lambda im: im['id'])
+    if max(num_photos, holdout) >= len(images) + (num_photos > 0):
+        raise ValueError(f'{ann_path} has {len(images)} photos; asked for '
+                         f'{num_photos or holdout}')
+    if num_photos:
+        train = evaluate = images[:num_photos]
+    elif holdout:
+        train, evaluate = images[:-holdout], images[-holdout:]
+    else:
+        train = evaluate = images
+    paths = []
+    os.makedirs(out_dir, exist_ok=True)
+    for name, subset in (('train', train), ('eval', evaluate)):
+        ids = {im['id'] for im in subset}
+        part = dict(coco, images=subset,
+                    annotations=[a for a in coco['annotations'] if a['image_id'] in ids])
+        paths.append(osp.join(osp.abspath(out_dir), f'{name}.json'))
+        with open(paths[-1], 'w') as f:
+            json.dump(part, f)
+    return paths[0], paths[1]
+
+
+def apply_recipe(cfg: Config, args: argparse.Namespace, train_ann: str, eval_ann: str,
+                 own_optimizer: bool = False) -> Config:
     """Give ``cfg`` the shared backbone, data and schedule (the model head is untouched)."""
     cfg.model.data_preprocessor.update(mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0],
                                        bgr_to_rgb=False)
     cfg.model.backbone.update(
-        style='caffe', frozen_stages=1, norm_eval=True,
+        style='caffe', frozen_stages=args.frozen_stages, norm_eval=True,
         norm_cfg=dict(type='BN', requires_grad=False),
         init_cfg=dict(type='Pretrained', checkpoint=osp.abspath(args.backbone)))
     longest = max(args.short_sides)
     load = [dict(type='LoadImageFromFile'),
-            dict(type='CheckedLoadAnnotations', with_bbox=True, with_mask=True,
-                 poly2mask=False)]
+            dict(type='LoadAnnotations', with_bbox=True, with_mask=True)]
     train_pipeline = load + [
         dict(type='RandomChoiceResize', keep_ratio=True,
              scales=[(s * 5 // 3, s) for s in args.short_sides]),
@@ -83,67 +137,93 @@ def apply_recipe(cfg: Config, args: argparse.Namespace) -> Config:
         dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
                                               'scale_factor'))]
     data_root = osp.abspath(args.data_root) + '/'
-    dataset = dict(type='CocoDataset', data_root=data_root, ann_file=args.ann_file,
+    dataset = dict(type='CocoDataset', data_root=data_root,
                    data_prefix=dict(img=args.img_prefix))
     cfg.train_dataloader = dict(
         batch_size=args.batch_size, num_workers=args.workers,
         persistent_workers=args.workers > 0,
         sampler=dict(type='InfiniteSampler', shuffle=True),
         batch_sampler=dict(type='AspectRatioBatchSampler'),
-        dataset=dict(**dataset, filter_cfg=dict(filter_empty_gt=True, min_size=32),
+        dataset=dict(**dataset, ann_file=train_ann,
+                     filter_cfg=dict(filter_empty_gt=True, min_size=32),
                      pipeline=train_pipeline))
     cfg.val_dataloader = dict(
         batch_size=1, num_workers=args.workers, persistent_workers=args.workers > 0,
         drop_last=False, sampler=dict(type='DefaultSampler', shuffle=False),
-        dataset=dict(**dataset, test_mode=True, pipeline=test_pipeline))
+        dataset=dict(**dataset, ann_file=eval_ann, test_mode=True, pipeline=test_pipeline))
     cfg.test_dataloader = cfg.val_dataloader
-    cfg.val_evaluator = dict(type='CocoMetric', ann_file=data_root + args.ann_file,
-                             metric=['bbox', 'segm'], format_only=False)
+    cfg.val_evaluator = dict(type='CocoMetric', ann_file=eval_ann, metric=['bbox', 'segm'],
+                             format_only=False)
     cfg.test_evaluator = cfg.val_evaluator
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=args.iters,
-                         val_interval=args.val_interval)
-    cfg.optim_wrapper = dict(
-        type='OptimWrapper', clip_grad=dict(max_norm=35, norm_type=2),
-        optimizer=dict(type='SGD', lr=args.lr, momentum=0.9, weight_decay=0.0001))
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=args.iters)
+    cfg.val_cfg, cfg.test_cfg = dict(type='ValLoop'), dict(type='TestLoop')
+    if not own_optimizer:
+        cfg.optim_wrapper = dict(
+            type='OptimWrapper', clip_grad=dict(max_norm=35, norm_type=2),
+            optimizer=dict(type='SGD', lr=args.lr, momentum=0.9, weight_decay=0.0001))
     cfg.param_scheduler = [
         dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
              end=max(1, args.iters // 6)),
-        dict(type='MultiStepLR', by_epoch=False, begin=0, end=args.iters,
-             milestones=[args.iters * 3 // 4], gamma=0.1)]
+        dict(type='MultiStepLR', by_epoch=False)]
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=10, log_metric_by_epoch=False)
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False,
-                                        interval=args.iters, max_keep_ckpts=1)
+                                        max_keep_ckpts=1)
+    shorten_schedule(cfg, args.iters, lr_drops=(3 / 4, ), val_interval=args.val_interval)
     cfg.log_processor = dict(by_epoch=False)
     cfg.pop('auto_scale_lr', None)
-    cfg.randomness = dict(seed=0)
+    cfg.randomness = dict(seed=args.seed)
     return cfg
+
+
+def evaluations(work_dir: str) -> List[Dict[str, Any]]:
+    """Every evaluation (``coco/*`` metrics and ``step``) of the newest run's scalars.json."""
+    logs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    if not logs:
+        raise FileNotFoundError(f'no scalars.json under {work_dir}: did the training run?')
+    with open(logs[-1]) as f:
+        records = [json.loads(line) for line in f]
+    return [dict(log=logs[-1], **r) for r in records if any(k.startswith('coco/') for k in r)]
 
 
 def last_scalars(work_dir: str) -> Dict[str, Any]:
     """The metrics of the last evaluation in the newest run's scalars.json."""
-    logs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    if not logs:
-        raise FileNotFoundError(f'no scalars.json under {work_dir}: did the training run?')
-    metrics = {}
-    with open(logs[-1]) as f:
-        for line in f:
-            record = json.loads(line)
-            if any(k.startswith('coco/') for k in record):
-                metrics = record
-    return dict(log=logs[-1], **metrics)
+    history = evaluations(work_dir)
+    return history[-1] if history else {}
+
+
+def plot_mask_ap(runs: List[Dict[str, Any]], out_file: str, key: str = 'coco/segm_mAP') -> None:
+    """One line per run: ``key`` against training iteration."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for run in runs:
+        steps = [e['step'] for e in run['history']]
+        ax.plot(steps, [e[key] for e in run['history']], marker='o', label=run['model'])
+    ax.set_xlabel('iteration')
+    ax.set_ylabel(key.split('/')[-1].replace('segm_', 'mask ').replace('bbox_', 'box '))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=120)
+    plt.close(fig)
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     args = parse_args(argv)
-    sys.path.insert(0, osp.join(REPO_ROOT, 'tools', 'analysis_tools'))
-    from benchmark import resolve_config  # the same mmdet:: resolution as the speed tool
     os.makedirs(args.work_dir, exist_ok=True)
+    train_ann, eval_ann = split_annotations(
+        osp.join(args.data_root, args.ann_file), args.work_dir, args.num_photos, args.holdout)
     summary = dict(command=' '.join(['python', *sys.argv]), recipe=dict(
-        iters=args.iters, batch_size=args.batch_size, lr=args.lr,
-        short_sides=args.short_sides, backbone=osp.basename(args.backbone)), runs=[])
+        iters=args.iters, batch_size=args.batch_size, lr=args.lr, num_photos=args.num_photos,
+        holdout=args.holdout, frozen_stages=args.frozen_stages, short_sides=args.short_sides,
+        own_optimizer=args.own_optimizer, backbone=osp.basename(args.backbone),
+        seed=args.seed), runs=[])
+    out = args.out or osp.join(args.work_dir, 'summary.json')
     for config in args.configs:
         name = osp.splitext(osp.basename(config))[0]
-        cfg = apply_recipe(Config.fromfile(resolve_config(config)), args)
+        cfg = get_config(config) if '::' in config else Config.fromfile(config)
+        cfg = apply_recipe(cfg, args, train_ann, eval_ann, name in args.own_optimizer)
         run_dir = osp.join(args.work_dir, name)
         cfg.work_dir = run_dir
         os.makedirs(run_dir, exist_ok=True)
@@ -152,16 +232,12 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
         print(f'[learning] training {name} ({args.iters} iterations) in {run_dir}', flush=True)
         subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'train.py'), cfg_path,
                         '--work-dir', run_dir], check=True)
-        summary['runs'].append(dict(model=name, config=config, **last_scalars(run_dir)))
-    out = args.out or osp.join(args.work_dir, 'summary.json')
-    with open(out, 'w') as f:
-        json.dump(summary, f, indent=1)
-    logs = [r['log'] for r in summary['runs']]
-    subprocess.run([sys.executable, osp.join(REPO_ROOT, 'tools', 'analysis_tools',
-                                             'analyze_logs.py'), 'plot_curve', *logs,
-                    '--keys', 'loss', 'coco/bbox_mAP', 'coco/segm_mAP',
-                    '--legend', *[r['model'] for r in summary['runs']],
-                    '--out', osp.join(args.work_dir, 'curves.png')], check=True)
+        history = evaluations(run_dir)
+        summary['runs'].append(dict(model=name, config=config, **history[-1],
+                                    history=history))
+        with open(out, 'w') as f:  # after every model: a later failure keeps the others
+            json.dump(summary, f, indent=1)
+    plot_mask_ap(summary['runs'], osp.join(args.work_dir, 'mask_ap.png'))
     for r in summary['runs']:
         print(f"{r['model']:48s} bbox mAP {r.get('coco/bbox_mAP')}  "
               f"segm mAP {r.get('coco/segm_mAP')}")

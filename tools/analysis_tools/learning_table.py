@@ -2,7 +2,7 @@
 
     python tools/analysis_tools/learning_table.py work_dirs/learning/summary.json [...]
 
-One row per trained model: box and mask mAP and mAP50 of the last evaluation, and the
+One row per trained model: box and mask mAP, mAP50 and mAP75 of the last evaluation, and the
 total training loss as the mean of the first ``--window`` logged values → the mean of
 the last ``--window`` (read from each run's ``scalars.json``).
 """
@@ -11,7 +11,8 @@ import json
 from statistics import mean
 from typing import List, Optional, Tuple
 
-METRICS = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50')
+METRICS = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_75', 'coco/segm_mAP',
+           'coco/segm_mAP_50', 'coco/segm_mAP_75')
 
 
 def loss_trend(log: str, window: int = 3) -> Tuple[float, float]:
@@ -25,8 +26,9 @@ def loss_trend(log: str, window: int = 3) -> Tuple[float, float]:
 
 def render(summaries: List[str], window: int = 3) -> str:
     """The table, one row per run of every summary, in the order given."""
-    lines = ['| model | bbox mAP | bbox mAP50 | segm mAP | segm mAP50 | loss first → last |',
-             '| --- | ---: | ---: | ---: | ---: | --- |']
+    lines = ['| model | box AP | box AP50 | box AP75 | mask AP | mask AP50 | mask AP75 '
+             '| loss first → last |',
+             '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |']
     for path in summaries:
         with open(path) as f:
             runs = json.load(f)['runs']

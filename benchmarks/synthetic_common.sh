@@ -1,33 +1,24 @@
 # Shared by the synthetic panoptic benchmark scripts; sourced, not run. The caller sets
 # PY (python), WORK_DIR, ITERS and DATA (the dataset root, ending in /).
 
-# train_tiny CONFIG RUN_DIR [CFG_OPTION...]: ITERS iterations (lr / 10 at 5/6) on DATA,
-# one evaluation and one checkpoint at the end, training seed SEED (default 0, the
-# configs' own); extra options come last and win
+# train_tiny CONFIG RUN_DIR [CFG_OPTION...]: ITERS iterations on DATA (lr / 10 at 5/6, one
+# evaluation and one checkpoint at the end: train.py --data-root --iters), training seed
+# SEED (default 0, the configs' own); extra options come last and win
 train_tiny() {
   local config=$1 run_dir=$2
   shift 2
-  "$PY" tools/train.py "$config" --work-dir "$run_dir" --cfg-options \
-    train_cfg.max_iters="$ITERS" train_cfg.val_interval="$ITERS" \
-    param_scheduler.1.end="$ITERS" "param_scheduler.1.milestones=[$((ITERS * 5 / 6))]" \
-    train_dataloader.dataset.data_root="$DATA" val_dataloader.dataset.data_root="$DATA" \
-    test_dataloader.dataset.data_root="$DATA" \
-    val_evaluator.0.ann_file="${DATA}annotations/panoptic_val.json" \
-    val_evaluator.0.seg_prefix="${DATA}annotations/panoptic_val/" \
-    val_evaluator.1.ann_file="${DATA}annotations/instances_val.json" \
-    default_hooks.checkpoint.interval="$ITERS" randomness.seed="${SEED:-0}" "$@"
+  "$PY" tools/train.py "$config" --work-dir "$run_dir" --data-root "$DATA" --iters "$ITERS" \
+    --cfg-options randomness.seed="${SEED:-0}" "$@"
 }
 
 # test_tiny RUN_DIR RUN_NAME OUT_DIR [CFG_OPTION...]: evaluates RUN_DIR's final checkpoint
 # with the config train.py saved there as RUN_NAME.py
 test_tiny() {
-  local run_dir=$1 name=$2 out_dir=$3
+  local run_dir=$1 name=$2 out_dir=$3 extra=()
   shift 3
+  (($#)) && extra=(--cfg-options "$@")
   "$PY" tools/test.py "$run_dir/$name.py" "$run_dir/iter_$ITERS.pth" --work-dir "$out_dir" \
-    --cfg-options test_dataloader.dataset.data_root="$DATA" \
-    test_evaluator.0.ann_file="${DATA}annotations/panoptic_val.json" \
-    test_evaluator.0.seg_prefix="${DATA}annotations/panoptic_val/" \
-    test_evaluator.1.ann_file="${DATA}annotations/instances_val.json" "$@"
+    --data-root "$DATA" "${extra[@]}"
 }
 
 # print_metrics NAME LOG KEY...: one line, NAME and each KEY of LOG's last panoptic

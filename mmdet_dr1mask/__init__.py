@@ -2,12 +2,13 @@
 
 Importing this package registers its modules into MMDetection's registries (a
 config only needs ``custom_imports=dict(imports=['mmdet_dr1mask'])``) and lets
-torch >= 2.6 load MMEngine checkpoints (see :mod:`mmdet_dr1mask.utils.checkpoint`).
+torch >= 2.6 load MMEngine checkpoints (see :mod:`mmdet_dr1mask.support.checkpoint`).
+Three sub-packages: ``models`` (DR1Mask and BlendMask), ``knet`` (the K-Net baseline)
+and ``support`` (engineering shared by all, not part of any model).
 """
-from . import datasets, engine, models  # noqa: F401  (registers the modules)
-from .utils import register_checkpoint_safe_globals
+from . import knet, models, support  # noqa: F401  (registers the modules)
 from .version import __version__
 
-register_checkpoint_safe_globals()
+support.register_checkpoint_safe_globals()
 
 __all__ = ['__version__']

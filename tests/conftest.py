@@ -9,7 +9,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmdet_dr1mask.datasets import SyntheticConfig, generate_split
+from mmdet_dr1mask.support import SyntheticConfig, generate_split, retarget_data_root
 
 TESTS_DIR = osp.dirname(osp.abspath(__file__))
 REPO_ROOT = osp.dirname(TESTS_DIR)
@@ -44,36 +44,10 @@ def synthetic_root(tmp_path_factory) -> str:
     return root
 
 
-def point_to_data(cfg: Config, data_root: str) -> Config:
-    """Aim every dataloader and evaluator of ``cfg`` at ``data_root``."""
-    data_root = data_root.rstrip('/') + '/'
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        if cfg.get(key) is not None:
-            cfg[key].dataset.data_root = data_root
-    for key in ('val_evaluator', 'test_evaluator'):
-        evaluators = cfg.get(key)
-        for ev in evaluators if isinstance(evaluators, list) else [evaluators]:
-            if ev is None:
-                continue
-            for field in ('ann_file', 'seg_prefix'):
-                if ev.get(field):
-                    ev[field] = data_root + ev[field].split('data/synthetic/')[-1]
-    return cfg
-
-
-def cfg_options_for_data(data_root: str) -> list:
-    """The same redirection as ``--cfg-options`` arguments for the command-line tools."""
-    data_root = data_root.rstrip('/') + '/'
-    return [f'{k}.dataset.data_root={data_root}'
-            for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')] + [
-                f'{k}.ann_file={data_root}annotations/instances_val.json'
-                for k in ('val_evaluator', 'test_evaluator')]
-
-
 @pytest.fixture
 def tiny_cfg(synthetic_root, tmp_path) -> Config:
     """The tiny CondInst config on the synthetic data, writing into a fresh work_dir."""
-    cfg = point_to_data(Config.fromfile(TINY_CONFIG), synthetic_root)
+    cfg = retarget_data_root(Config.fromfile(TINY_CONFIG), synthetic_root)
     cfg.work_dir = str(tmp_path / 'work_dir')
     return cfg
 

@@ -14,7 +14,7 @@ import os
 import os.path as osp
 
 import pytest
-from conftest import REPO_ROOT, point_to_data
+from conftest import REPO_ROOT
 from mmdet.registry import DATASETS, MODELS
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
@@ -23,6 +23,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.runner import set_random_seed
 
 import mmdet_dr1mask  # noqa: F401  (registers the modules)
+from mmdet_dr1mask.support import retarget_data_root
 
 register_all_modules()
 STEPS = 3
@@ -99,7 +100,7 @@ STATE_DICTS = {
 
 def train_losses(config: str, data_root: str) -> dict:
     """{loss name: (value at each of ``STEPS`` training steps)} of ``config`` from seed 0."""
-    cfg = point_to_data(Config.fromfile(osp.join(REPO_ROOT, config)), data_root)
+    cfg = retarget_data_root(Config.fromfile(osp.join(REPO_ROOT, config)), data_root)
     set_random_seed(0, deterministic=True)
     model = MODELS.build(cfg.model)
     model.init_weights()

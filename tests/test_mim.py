@@ -6,7 +6,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO_ROOT, TINY_CONFIG, cfg_options_for_data
+from conftest import REPO_ROOT, TINY_CONFIG
+from mmengine.config import Config
+
+from mmdet_dr1mask.support import retarget_data_root, shorten_schedule
 
 MIM = osp.join(osp.dirname(sys.executable), 'mim')
 pytestmark = pytest.mark.skipif(not osp.isfile(MIM), reason='openmim is not installed')
@@ -31,19 +34,21 @@ def test_mim_finds_the_packaged_configs_and_tools():
 @pytest.mark.slow
 def test_mim_train_then_test_a_tiny_config(synthetic_root, tmp_path):
     work_dir = str(tmp_path / 'work_dir')
-    options = ['--cfg-options', *cfg_options_for_data(synthetic_root),
-               'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2']
-    _run(['train', 'mmdet_dr1mask', TINY_CONFIG, '--work-dir', work_dir, *options],
-         cwd=str(tmp_path))
+    _run(['train', 'mmdet_dr1mask', TINY_CONFIG, '--work-dir', work_dir, '--data-root',
+          synthetic_root, '--iters', '2'], cwd=str(tmp_path))
     checkpoint = osp.join(work_dir, 'iter_2.pth')
     assert osp.isfile(checkpoint)
     results = str(tmp_path / 'results.pkl')
     _run(['test', 'mmdet_dr1mask', TINY_CONFIG, '--checkpoint', checkpoint,
-          '--work-dir', str(tmp_path / 'test'), '--out', results, *options], cwd=str(tmp_path))
+          '--work-dir', str(tmp_path / 'test'), '--out', results, '--data-root', synthetic_root],
+         cwd=str(tmp_path))
     with open(results, 'rb') as f:
         assert len(pickle.load(f)) == 3  # one prediction record per val image
 
-    # MMDetection's own train.py with our config: custom_imports loads the package.
-    _run(['train', 'mmdet', TINY_CONFIG, '--work-dir', str(tmp_path / 'mmdet_tools'),
-          *options], cwd=REPO_ROOT)
+    # MMDetection's own train.py with our config: custom_imports loads the package. It has
+    # no --data-root / --iters, so the config is aimed at the data and shortened first.
+    cfg = shorten_schedule(retarget_data_root(Config.fromfile(TINY_CONFIG), synthetic_root), 2)
+    cfg.dump(str(tmp_path / 'tiny.py'))
+    _run(['train', 'mmdet', str(tmp_path / 'tiny.py'), '--work-dir',
+          str(tmp_path / 'mmdet_tools')], cwd=REPO_ROOT)
     assert osp.isfile(osp.join(tmp_path, 'mmdet_tools', 'iter_2.pth'))

@@ -8,9 +8,11 @@ import glob
 import os.path as osp
 
 import pytest
-from conftest import REPO_ROOT, point_to_data
+from conftest import REPO_ROOT
 from mmengine.config import Config
 from mmengine.runner import Runner
+
+from mmdet_dr1mask.support import retarget_data_root
 
 REUSE_CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'reuse', '*.py')))
 
@@ -23,7 +25,7 @@ def test_reuse_configs_are_found():
 
 @pytest.mark.parametrize('path', REUSE_CONFIGS, ids=osp.basename)
 def test_reuse_config_trains_and_evaluates(path, synthetic_root, tmp_path):
-    cfg = point_to_data(Config.fromfile(path), synthetic_root)
+    cfg = retarget_data_root(Config.fromfile(path), synthetic_root)
     cfg.work_dir = str(tmp_path)
     cfg.train_cfg.max_iters = 3
     cfg.train_cfg.val_interval = 3

@@ -18,9 +18,7 @@ import numpy as np
 import torch
 from mmdet.apis import DetInferencer
 
-import mmdet_dr1mask  # noqa: F401  (registers modules and checkpoint loading)
-
-IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
+from mmdet_dr1mask.support import list_images
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -36,11 +34,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def list_inputs(path: str) -> List[str]:
     if osp.isdir(path):
-        files = sorted(osp.join(path, f) for f in os.listdir(path)
-                       if f.lower().endswith(IMAGE_EXTS))
-        if not files:
-            raise FileNotFoundError(f'no image files ({"/".join(IMAGE_EXTS)}) in {path}')
-        return files
+        return list_images(path)
     if not osp.isfile(path):
         raise FileNotFoundError(f'no such image or folder: {path}')
     return [path]

@@ -24,7 +24,12 @@ from mmengine.dataset import pseudo_collate
 from mmengine.runner import Runner
 from tqdm import tqdm
 
-from mmdet_dr1mask.datasets import SyntheticConfig, generate_split
+from mmdet_dr1mask.support import (
+    SyntheticConfig,
+    generate_split,
+    retarget_data_root,
+    shorten_schedule,
+)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'dr1mask', 'dr1mask_r18_fpn_tiny_synthetic.py')
@@ -55,17 +60,9 @@ def make_dataset(args: argparse.Namespace) -> str:
 def demo_config(data_root: str, work_dir: str, iters: int, seed: int) -> Config:
     """The tiny config aimed at ``data_root``, trained for ``iters`` iterations."""
     cfg = Config.fromfile(DEMO_CONFIG)
-    data_root = osp.abspath(data_root) + '/'
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[key].dataset.data_root = data_root
-    for key in ('val_evaluator', 'test_evaluator'):
-        cfg[key].ann_file = data_root + 'annotations/instances_val.json'
+    retarget_data_root(cfg, osp.abspath(data_root))
+    shorten_schedule(cfg, iters, lr_drops=(0.8, ))  # evaluate and save once, at the end
     cfg.work_dir = work_dir
-    cfg.train_cfg.max_iters = iters
-    cfg.train_cfg.val_interval = iters  # evaluate once, at the end
-    cfg.param_scheduler[1].end = iters
-    cfg.param_scheduler[1].milestones = [int(iters * 0.8)]
-    cfg.default_hooks.checkpoint.interval = iters
     cfg.default_hooks.logger.interval = max(iters // 10, 1)
     cfg.custom_hooks = [dict(type='ProgressBarHook', desc='train tiny DR1Mask')]
     cfg.randomness = dict(seed=seed)

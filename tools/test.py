@@ -1,9 +1,20 @@
-"""Evaluate a checkpoint with MMEngine's runner (MMDetection's flags).
+"""Evaluate a checkpoint with MMEngine's runner: MMDetection's ``tools/test.py`` and its
+flags, plus what this project needs and MMDetection's does not do:
+
+* importing ``mmdet_dr1mask`` registers its modules (no ``custom_imports`` needed);
+* ``--launcher pytorch`` on CPU-only machines: SyncBN becomes BN and the gloo backend is
+  used (``adapt_distributed_to_cpu``);
+* ``--data-root DIR`` evaluates on another data root with the config's layout
+  (``mmdet_dr1mask.support.recipes``);
+* a missing checkpoint, an ``--out`` that is not a pickle file and ``--tta`` on a config
+  without ``tta_model``/``tta_pipeline`` are errors naming the file or key before the
+  model is built (MMDetection's asserts or fails later).
 
 Examples::
 
     python tools/test.py CONFIG CHECKPOINT
     python tools/test.py CONFIG CHECKPOINT --out results.pkl --show-dir vis
+    python tools/test.py CONFIG CHECKPOINT --data-root data/synthetic_big/
     torchrun --nproc_per_node 8 tools/test.py CONFIG CHECKPOINT --launcher pytorch
 """
 import argparse
@@ -17,7 +28,10 @@ from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmdet_dr1mask.utils import adapt_distributed_to_cpu  # also registers the package
+from mmdet_dr1mask.support import (  # also registers the package
+    adapt_distributed_to_cpu,
+    retarget_data_root,
+)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -31,8 +45,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--show-dir', help='save pictures of the predictions in this folder '
                         '(relative to each run\'s log folder)')
     parser.add_argument('--wait-time', type=float, default=2, help='seconds between pictures')
+    parser.add_argument('--data-root', help="evaluate on this folder (the config's layout "
+                        'below it)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
+                        help='override config settings, key=value (after --data-root)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation')
@@ -46,8 +62,12 @@ def build_config(args: argparse.Namespace) -> Config:
     """Load the config and apply the command-line overrides."""
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--out must be a .pkl or .pickle file, got {args.out}')
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
+    if args.data_root is not None:
+        retarget_data_root(cfg, args.data_root)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     adapt_distributed_to_cpu(cfg)
@@ -71,8 +91,6 @@ def main(argv: Optional[List[str]] = None) -> None:
     cfg = build_config(args)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if args.out is not None:
-        if not args.out.endswith(('.pkl', '.pickle')):
-            raise ValueError(f'--out must be a .pkl or .pickle file, got {args.out}')
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
     runner.test()
 

@@ -1,3 +1,48 @@
-from .recipes import IMAGE_EXTS, list_images, retarget_data_root, shorten_schedule
+"""Engineering support, not part of any model: checked datasets, loaders and optimizer
+constructor (clear errors on bad input), hooks, the checkpoint allow-list, launch and
+pretrained-weight helpers, the synthetic data generator and the shared training recipe.
+"""
+from .check_num_classes_hook import CheckNumClassesHook
+from .checked_datasets import CheckedCocoDataset, CheckedCocoPanopticDataset
+from .checked_loading import (
+                              CheckedLoadAnnotations,
+                              CheckedLoadImageFromFile,
+                              CheckedLoadPanopticAnnotations,
+                              jpeg_is_truncated,
+)
+from .checked_optimizer import CheckedOptimWrapperConstructor
+from .checkpoint import mmengine_checkpoint_globals, register_checkpoint_safe_globals
+from .finite_losses import FiniteLossesMixin
+from .launch import adapt_distributed_to_cpu
+from .pretrained import load_torchvision_name
+from .progress_bar_hook import ProgressBarHook
+from .random_state_hook import RandomStateHook
+from .recipes import (
+                              IMAGE_EXTS,
+                              inference_pipeline,
+                              list_images,
+                              load_config,
+                              retarget_data_root,
+                              shorten_schedule,
+)
+from .synthetic import (
+                              STUFF_CLASSES,
+                              SYNTHETIC_INSTANCE_METAINFO,
+                              SYNTHETIC_PANOPTIC_METAINFO,
+                              THING_CLASSES,
+                              SyntheticConfig,
+                              generate_image,
+                              generate_split,
+)
 
-__all__ = ['IMAGE_EXTS', 'list_images', 'retarget_data_root', 'shorten_schedule']
+__all__ = [
+    'CheckNumClassesHook', 'CheckedCocoDataset', 'CheckedCocoPanopticDataset',
+    'CheckedLoadAnnotations', 'CheckedLoadImageFromFile', 'CheckedLoadPanopticAnnotations',
+    'CheckedOptimWrapperConstructor', 'FiniteLossesMixin', 'IMAGE_EXTS', 'ProgressBarHook',
+    'RandomStateHook', 'STUFF_CLASSES', 'SYNTHETIC_INSTANCE_METAINFO',
+    'SYNTHETIC_PANOPTIC_METAINFO', 'SyntheticConfig', 'THING_CLASSES',
+    'adapt_distributed_to_cpu', 'generate_image', 'generate_split', 'inference_pipeline',
+    'jpeg_is_truncated', 'list_images', 'load_config', 'load_torchvision_name',
+    'mmengine_checkpoint_globals', 'register_checkpoint_safe_globals', 'retarget_data_root',
+    'shorten_schedule'
+]

@@ -1,19 +1,45 @@
-"""Aim a config at other data and shorten its schedule: the one step every tool shares.
+"""What the tools share: loading a config, aiming it at other data with a shorter
+schedule, listing images and building an inference pipeline.
 
 The demo, the tests, the benchmark scripts (through ``tools/train.py --data-root
 --iters``) and the learning benchmark all train a shipped config on another data root for
-fewer iterations; they all do it with these two functions, so that the rule (which keys
-move, where the lr drops) is written once.
+fewer iterations; they all do it with ``retarget_data_root`` and ``shorten_schedule``, so
+that the rule (which keys move, where the lr drops) is written once.
 """
 import os
 from typing import List, Optional, Sequence
 
+from mmdet.registry import TRANSFORMS
 from mmengine.config import Config, ConfigDict
+from mmengine.dataset import Compose
+from mmengine.hub import get_config
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 EVALUATORS = ('val_evaluator', 'test_evaluator')
 EVALUATOR_PATH_KEYS = ('ann_file', 'seg_prefix')
+ANNOTATION_LOADERS = ('LoadAnnotations', 'LoadPanopticAnnotations', 'CheckedLoadAnnotations',
+                      'CheckedLoadPanopticAnnotations')
+
+
+def load_config(config: str) -> Config:
+    """A config file, or an OpenMMLab package's own, e.g.
+    ``mmdet::condinst/condinst_r50_fpn_ms-poly-90k_coco_instance.py``."""
+    return get_config(config) if '::' in config else Config.fromfile(config)
+
+
+def inference_pipeline(cfg: Config, resize: Optional[Sequence[int]] = None) -> Compose:
+    """``cfg``'s test pipeline without annotation loading; ``resize`` (W, H) replaces
+    every ``Resize`` scale."""
+    pipeline = []
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step['type'] in ANNOTATION_LOADERS:
+            continue
+        step = ConfigDict(step)
+        if resize and step['type'] == 'Resize':
+            step.scale = tuple(resize)
+        pipeline.append(TRANSFORMS.build(step))
+    return Compose(pipeline)
 
 
 def list_images(folder: str) -> List[str]:

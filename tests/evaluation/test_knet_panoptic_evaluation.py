@@ -12,8 +12,8 @@ from mmengine.evaluator import Evaluator
 from mmengine.runner import Runner
 from mmengine.structures import PixelData
 
-from mmdet_dr1mask.datasets import SYNTHETIC_PANOPTIC_METAINFO
-from mmdet_dr1mask.models.mask_heads.kernel_panoptic_merge import merge_stuff_thing
+from mmdet_dr1mask.knet.kernel_panoptic_merge import merge_stuff_thing
+from mmdet_dr1mask.support import SYNTHETIC_PANOPTIC_METAINFO
 
 register_all_modules()
 TINY = osp.join(REPO_ROOT, 'configs', 'knet', 'knet-s3_r18_fpn_tiny_synthetic-panoptic.py')

@@ -10,8 +10,8 @@ from mmengine.evaluator import Evaluator
 from mmengine.runner import Runner
 from mmengine.structures import PixelData
 
-from mmdet_dr1mask.datasets import SYNTHETIC_PANOPTIC_METAINFO
 from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import covered_things, encode_panoptic
+from mmdet_dr1mask.support import SYNTHETIC_PANOPTIC_METAINFO
 
 register_all_modules()
 TINY = osp.join(REPO_ROOT, 'configs', 'dr1mask', 'dr1mask_r18_fpn_tiny_synthetic-panoptic.py')

@@ -48,10 +48,12 @@ def test_same_detections_sets_every_threshold():
 
 def test_missing_image_folder_is_a_clear_error(tmp_path):
     bench = load_tool('analysis_tools/benchmark.py')
-    with pytest.raises(FileNotFoundError, match='no such folder'):
-        bench.list_images(str(tmp_path / 'nope'), 3)
-    with pytest.raises(FileNotFoundError, match='no .jpg'):
-        bench.list_images(str(tmp_path), 3)
+    with pytest.raises(FileNotFoundError, match='nope is not a folder'):
+        bench.cycle_images(str(tmp_path / 'nope'), 3)
+    with pytest.raises(FileNotFoundError, match=r'no image files \(.jpg'):
+        bench.cycle_images(str(tmp_path), 3)
+    (tmp_path / 'a.PNG').write_bytes(b'')
+    assert bench.cycle_images(str(tmp_path), 3) == [str(tmp_path / 'a.PNG')] * 3
 
 
 def test_profile_reports_time_inside_each_part_of_the_detector(synthetic_root):
@@ -69,7 +71,7 @@ def test_profiling_leaves_the_model_as_it_was(synthetic_root):
     bench = load_tool('analysis_tools/benchmark.py')
     val = osp.join(synthetic_root, 'val')
     subject = bench.Subject(TINY_PAN, None, bench.parse_args([TINY_PAN, '--images', val]),
-                            bench.list_images(val, 1))
+                            bench.cycle_images(val, 1))
     subject.profile([0])
     assert 'forward' not in vars(subject.model.backbone)  # wrapper removed
     assert 'predict' not in vars(subject.model.panoptic_head)

@@ -10,7 +10,7 @@ from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
 
-from mmdet_dr1mask.datasets import SYNTHETIC_PANOPTIC_METAINFO
+from mmdet_dr1mask.support import SYNTHETIC_PANOPTIC_METAINFO
 
 TINY_PAN = osp.join(REPO_ROOT, 'configs', 'dr1mask',
                     'dr1mask_r18_fpn_tiny_synthetic-panoptic.py')

@@ -6,7 +6,7 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import REPO_ROOT, cfg_options_for_data, load_tool
+from conftest import REPO_ROOT, load_tool
 
 TINY = osp.join(REPO_ROOT, 'configs', 'dr1mask', 'dr1mask_r18_fpn_tiny_synthetic.py')
 
@@ -22,7 +22,7 @@ def restore_determinism():
 def train(work_dir: str, data_root: str, max_iters: int, loader: list,
           resume: bool = False) -> None:
     args = [TINY, '--work-dir', work_dir] + (['--resume'] if resume else []) + [
-        '--cfg-options', *cfg_options_for_data(data_root),
+        '--data-root', data_root, '--cfg-options',
         f'train_cfg.max_iters={max_iters}', 'train_cfg.val_interval=1000',
         'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1',
         'default_hooks.checkpoint.interval=3', 'randomness.deterministic=True',

@@ -6,7 +6,7 @@ import os.path as osp
 
 import cv2
 import pytest
-from conftest import cfg_options_for_data, load_tool
+from conftest import load_tool
 
 TB = importlib.util.find_spec('tensorboard') is not None
 
@@ -16,9 +16,8 @@ def trained_work_dir(synthetic_root, tmp_path_factory):
     work_dir = str(tmp_path_factory.mktemp('train'))
     tiny = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'dr1mask',
                     'dr1mask_r18_fpn_tiny_synthetic.py')
-    load_tool('train.py').main([tiny, '--work-dir', work_dir, '--cfg-options',
-                                *cfg_options_for_data(synthetic_root),
-                                'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
+    load_tool('train.py').main([tiny, '--work-dir', work_dir, '--data-root', synthetic_root,
+                                '--iters', '4', '--cfg-options',
                                 'default_hooks.logger.interval=1',
                                 'model.test_cfg.score_thr=0.0',
                                 # MMEngine reuses a visualizer of the same name created by an

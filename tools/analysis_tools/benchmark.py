@@ -26,9 +26,7 @@ self time.
 """
 import argparse
 import datetime
-import importlib
 import json
-import os
 import os.path as osp
 import platform
 import resource
@@ -39,15 +37,12 @@ from typing import Any, Dict, List, Optional
 
 import torch
 from mmdet.utils import register_all_modules
-from mmengine.config import Config, ConfigDict
-from mmengine.dataset import Compose, pseudo_collate
+from mmengine.dataset import pseudo_collate
 from mmengine.registry import MODELS
 from mmengine.runner import load_checkpoint
 
-import mmdet_dr1mask  # noqa: F401  (registers modules and checkpoint loading)
+from mmdet_dr1mask.support import inference_pipeline, list_images, load_config
 
-IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
-ANNOTATION_LOADERS = ('LoadAnnotations', 'LoadPanopticAnnotations')
 SCORE_KEYS = ('score_thr', 'instance_score_thr')  # detection and panoptic thresholds
 PROFILED_METHODS = ('forward', 'predict', 'loss', 'predict_with_embeddings', 'loss_and_positives')
 
@@ -79,14 +74,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def list_images(folder: str, count: int) -> List[str]:
-    if not osp.isdir(folder):
-        raise FileNotFoundError(f'--images: no such folder {folder}')
-    files = sorted(f for f in os.listdir(folder) if f.lower().endswith(IMAGE_EXTS))
-    if not files:
-        raise FileNotFoundError(f'--images: no {"/".join(IMAGE_EXTS)} files in {folder}')
-    # cycle when the folder has fewer images than asked for
-    return [osp.join(folder, files[i % len(files)]) for i in range(count)]
+def cycle_images(folder: str, count: int) -> List[str]:
+    """``count`` image paths of ``folder``, cycling when it has fewer."""
+    files = list_images(folder)
+    return [files[i % len(files)] for i in range(count)]
 
 
 def force_detections(node: Any, max_per_img: int = 100) -> None:
@@ -107,38 +98,13 @@ def force_detections(node: Any, max_per_img: int = 100) -> None:
             force_detections(item, max_per_img)
 
 
-def test_pipeline(cfg: Config, resize: Optional[List[int]]) -> Compose:
-    """The config's test pipeline without annotation loading, optionally resized."""
-    pipeline = []
-    for step in cfg.test_dataloader.dataset.pipeline:
-        if step['type'] in ANNOTATION_LOADERS:
-            continue
-        step = ConfigDict(step)
-        if resize and step['type'] == 'Resize':
-            step.scale = tuple(resize)
-        pipeline.append(step)
-    return Compose(pipeline)
-
-
-def resolve_config(config: str) -> str:
-    """A path, or ``package::rel/path.py`` inside an OpenMMLab package's ``.mim/configs``."""
-    if '::' not in config:
-        return config
-    package, rel = config.split('::', 1)
-    root = osp.dirname(importlib.import_module(package).__file__)
-    path = osp.join(root, '.mim', 'configs', rel)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{config}: no {path}')
-    return path
-
-
 class Subject:
     """One model, its prepared inputs and its timings."""
 
     def __init__(self, config: str, checkpoint: Optional[str], args: argparse.Namespace,
                  images: List[str]) -> None:
         self.name = osp.splitext(osp.basename(config))[0]
-        cfg = Config.fromfile(resolve_config(config))
+        cfg = load_config(config)
         if args.same_detections:
             force_detections(cfg.model)
         if checkpoint is None and cfg.model.get('backbone', {}).get('init_cfg'):
@@ -147,7 +113,7 @@ class Subject:
         if checkpoint is not None:
             load_checkpoint(self.model, checkpoint, map_location='cpu')
         self.model.to(args.device).eval()
-        pipeline = test_pipeline(cfg, args.resize)
+        pipeline = inference_pipeline(cfg, args.resize)
         self.inputs = [pseudo_collate([pipeline(dict(img_path=p, img_id=i))])
                        for i, p in enumerate(images)]
         self.device = args.device
@@ -228,7 +194,7 @@ class Subject:
 def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
     args = parse_args(argv)
     register_all_modules()
-    images = list_images(args.images, args.warmup + args.num_images)
+    images = cycle_images(args.images, args.warmup + args.num_images)
     subjects = [Subject(args.config, args.checkpoint, args, images)]
     subjects += [Subject(c, None, args, images) for c in args.compare]
     for index in range(len(images)):  # interleaved: image i through every model in turn

@@ -8,20 +8,17 @@ size (padded as the config's data preprocessor pads), or on the first image of
 MMDetection's own (``mmdet::...``).
 """
 import argparse
-import os
-import os.path as osp
 from functools import partial
 from typing import Dict, List, Optional
 
 import torch
 from mmdet.utils import register_all_modules
 from mmengine.analysis import get_model_complexity_info
-from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import MODELS
 from mmengine.structures import InstanceData
 
-import mmdet_dr1mask  # noqa: F401
+from mmdet_dr1mask.support import inference_pipeline, list_images, load_config
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -33,30 +30,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_benchmark_tool():
-    """The config resolution and test pipeline helpers of benchmark.py beside this file."""
-    import importlib.util
-    path = osp.join(osp.dirname(osp.abspath(__file__)), 'benchmark.py')
-    spec = importlib.util.spec_from_file_location('dr1mask_benchmark', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def complexity(config: str, shape: List[int], images: Optional[str] = None) -> Dict:
     """FLOPs, parameters and the padded input shape of ``config``'s network."""
     register_all_modules()
-    bench = load_benchmark_tool()
-    cfg = Config.fromfile(bench.resolve_config(config))
+    cfg = load_config(config)
     if cfg.model.get('backbone', {}).get('init_cfg'):
         cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model).eval()
     if images:
-        files = sorted(f for f in os.listdir(images) if f.lower().endswith(bench.IMAGE_EXTS))
-        if not files:
-            raise FileNotFoundError(f'--images: no image files in {images}')
-        batch = pseudo_collate([bench.test_pipeline(cfg, None)(
-            dict(img_path=osp.join(images, files[0]), img_id=0))])
+        batch = pseudo_collate([inference_pipeline(cfg)(
+            dict(img_path=list_images(images)[0], img_id=0))])
     else:
         from mmdet.structures import DetDataSample
         h, w = shape

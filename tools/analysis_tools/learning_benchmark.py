@@ -39,9 +39,8 @@ import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 from mmengine.config import Config
-from mmengine.hub import get_config
 
-from mmdet_dr1mask.support import shorten_schedule
+from mmdet_dr1mask.support import load_config, shorten_schedule
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_DATA = osp.join(REPO_ROOT, '..', 'shared', 'data', 'coco128-seg')
@@ -222,7 +221,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     out = args.out or osp.join(args.work_dir, 'summary.json')
     for config in args.configs:
         name = osp.splitext(osp.basename(config))[0]
-        cfg = get_config(config) if '::' in config else Config.fromfile(config)
+        cfg = load_config(config)
         cfg = apply_recipe(cfg, args, train_ann, eval_ann, name in args.own_optimizer)
         run_dir = osp.join(args.work_dir, name)
         cfg.work_dir = run_dir

@@ -5,12 +5,12 @@ Example::
     python tools/misc/generate_synthetic_dataset.py data/synthetic \
         --splits train:64 val:16 --img-size 192 256 --crowd-prob 0.2 --void-prob 0.2
 
-See :mod:`mmdet_dr1mask.datasets.synthetic` for what is drawn and written.
+See :mod:`mmdet_dr1mask.support.synthetic` for what is drawn and written.
 """
 import argparse
 from typing import List, Optional, Tuple
 
-from mmdet_dr1mask.datasets import SyntheticConfig, generate_split
+from mmdet_dr1mask.support import SyntheticConfig, generate_split
 
 
 def parse_split(text: str) -> Tuple[str, int]:

@@ -2,7 +2,7 @@
 # Validation reports PQ (CocoPanopticMetric) and box/mask AP (CocoMetric on the instance
 # annotations of the same images) from one run, as MMDetection's Mask2Former configs do.
 # Checked*: our subclasses that validate the json and name the bad file, field or id
-# (mmdet_dr1mask/datasets). The test pipeline keeps MMDetection's loaders, which
+# (mmdet_dr1mask/support). The test pipeline keeps MMDetection's loaders, which
 # DetInferencer and tools/analysis_tools/benchmark.py look for by name.
 dataset_type = 'CheckedCocoPanopticDataset'
 data_root = 'data/coco/'

@@ -2,7 +2,7 @@
 # Generate it with
 #   python tools/misc/generate_synthetic_dataset.py data/synthetic
 # Checked*: our subclasses that validate the json and name the bad file, field or id
-# (mmdet_dr1mask/datasets). The test pipeline keeps MMDetection's loaders, which
+# (mmdet_dr1mask/support). The test pipeline keeps MMDetection's loaders, which
 # DetInferencer and tools/analysis_tools/benchmark.py look for by name.
 dataset_type = 'CheckedCocoPanopticDataset'
 data_root = 'data/synthetic/'

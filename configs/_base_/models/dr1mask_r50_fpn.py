@@ -60,7 +60,7 @@ model = dict(
         use_a=True,
         use_b=True,
         # AdelaiDet's BASIS_MODULE.NORM: SyncBN (plain BN in single-process CPU runs,
-        # see mmdet_dr1mask/utils/launch.py)
+        # see mmdet_dr1mask/support/launch.py)
         norm_cfg=dict(type='SyncBN', requires_grad=True)),
     mask_head=dict(
         type='BlenderHead',

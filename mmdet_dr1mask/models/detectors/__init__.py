@@ -1,6 +1,5 @@
 from .blender_segmentor import BlenderSegmentor
 from .blendmask import BlendMask
 from .dr1mask import DR1Mask
-from .knet import KNet
 
-__all__ = ['BlendMask', 'BlenderSegmentor', 'DR1Mask', 'KNet']
+__all__ = ['BlendMask', 'BlenderSegmentor', 'DR1Mask']

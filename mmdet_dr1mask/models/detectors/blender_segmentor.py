@@ -12,7 +12,7 @@ from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
 from torch import Tensor
 
-from .finite_losses import FiniteLossesMixin
+from ...support.finite_losses import FiniteLossesMixin
 
 
 class BlenderSegmentor(FiniteLossesMixin, SingleStageDetector):

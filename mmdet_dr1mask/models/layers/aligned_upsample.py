@@ -53,3 +53,28 @@ def upsample_like(x: Tensor, size: Sequence[int], mode: str = 'aligned') -> Tens
     if mode == 'bilinear':
         return F.interpolate(x, size=tuple(size), mode='bilinear', align_corners=False)
     raise ValueError(f"upsample mode must be 'aligned' or 'bilinear', got {mode!r}")
+
+
+def sample_at_stride(values: Tensor, stride: int, size: Sequence[int], fill) -> Tensor:
+    """Input-resolution targets on the aligned grid of a stride-``stride`` map.
+
+    Under the alignment above, pixel (i, j) of a stride-s map lies on input pixel
+    (s·i, s·j), so a target at that resolution is the input target sampled there (no
+    averaging, which would invent labels at object borders).
+
+    Args:
+        values: (..., H, W) targets at the (padded) input resolution.
+        stride: the map's stride s.
+        size: (h, w) of the map; rows/columns beyond the sampled values get ``fill``,
+            sampled values beyond (h, w) are cropped.
+        fill: value of the filled pixels (e.g. the ignore index, or ``False``).
+
+    Returns:
+        (..., h, w) tensor of ``values``' dtype.
+    """
+    h, w = int(size[0]), int(size[1])
+    sampled = values[..., ::stride, ::stride]
+    out = values.new_full((*values.shape[:-2], h, w), fill)
+    hh, ww = min(h, sampled.size(-2)), min(w, sampled.size(-1))
+    out[..., :hh, :ww] = sampled[..., :hh, :ww]
+    return out

@@ -36,6 +36,7 @@ from mmengine.model import BaseModule
 from mmengine.structures import PixelData
 from torch import Tensor, nn
 
+from ..layers import sample_at_stride
 from .aligned_argmax import AlignedArgmax
 
 
@@ -140,17 +141,16 @@ class DR1PanopticHead(BaseModule):
         Returns:
             stuff s -> s, the pixels of ``kept[k]`` -> S + k, the rest ``ignore_index``.
         """
-        h, w = size
         s, num_things = self.basis_stride, self.num_things_classes
-        sem = _sample_grid(sample.gt_sem_seg.sem_seg[0], s, h, w, self.ignore_index).long()
+        sem = sample_at_stride(sample.gt_sem_seg.sem_seg[0], s, size, self.ignore_index).long()
         target = torch.full_like(sem, self.ignore_index)
         is_stuff = (sem >= num_things) & (sem < self.num_classes)
         target[is_stuff] = sem[is_stuff] - num_things
         if len(kept) > 0:
             masks = sample.gt_instances.masks[kept.cpu().numpy()].to_tensor(
                 dtype=torch.bool, device=sem.device)
-            for k, mask in enumerate(masks):
-                target[_sample_grid(mask, s, h, w, False)] = self.num_stuff_classes + k
+            for k, mask in enumerate(sample_at_stride(masks, s, size, False)):
+                target[mask] = self.num_stuff_classes + k  # later instances on top
         return target
 
     # ------------------------------------------------------------------ predict
@@ -282,13 +282,4 @@ def encode_panoptic(channels: Tensor, thing_labels: Tensor, num_things: int, num
     thing_values = torch.where(shown, thing_labels.to(channels.device) + ids * INSTANCE_OFFSET,
                                torch.full_like(ids, void))
     return torch.cat([stuff_values, thing_values])[channels]
-
-
-def _sample_grid(values: Tensor, stride: int, h: int, w: int, fill) -> Tensor:
-    """``values`` (H, W) at pixels (stride·i, stride·j), cropped or filled to (h, w)."""
-    sampled = values[::stride, ::stride]
-    out = torch.full((h, w), fill, dtype=values.dtype, device=values.device)
-    hh, ww = min(h, sampled.size(0)), min(w, sampled.size(1))
-    out[:hh, :ww] = sampled[:hh, :ww]
-    return out
 

@@ -10,7 +10,7 @@ stay visible, crowd regions and the padding are ignored.
 DR1Mask reads the basis F (``in_stride=4``, a single 1×1 conv); BlendMask reads
 the FPN level P3 (``in_stride=8``, two 3×3 convs then 1×1).
 """
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import torch
 from mmcv.cnn import ConvModule
@@ -18,6 +18,8 @@ from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptInstanceList
 from mmengine.model import BaseModule
 from torch import Tensor, nn
+
+from ..layers import sample_at_stride
 
 SEMANTIC_INPUTS = ('basis', 'fpn')
 
@@ -92,12 +94,13 @@ class ThingSemanticHead(BaseModule):
         for i, (gt, meta) in enumerate(zip(batch_gt_instances, batch_img_metas)):
             target = targets[i]
             if len(gt) > 0:
-                masks = _sample(gt.masks, s, h, w, device)  # (G, h, w) bool
+                masks = _masks_at_stride(gt.masks, s, (h, w), device)  # (G, h, w) bool
                 for j in masks.sum((1, 2)).argsort(descending=True).tolist():  # large first
                     target[masks[j]] = gt.labels[j]
             ignored = batch_gt_instances_ignore[i] if batch_gt_instances_ignore else None
             if ignored is not None and len(ignored) > 0 and 'masks' in ignored:
-                target[_sample(ignored.masks, s, h, w, device).any(0)] = self.ignore_index
+                ignored_masks = _masks_at_stride(ignored.masks, s, (h, w), device)
+                target[ignored_masks.any(0)] = self.ignore_index
             img_h, img_w = meta['img_shape'][:2]
             target[-(-img_h // s):] = self.ignore_index  # padding: rows/cols beyond the image
             target[:, -(-img_w // s):] = self.ignore_index
@@ -115,11 +118,9 @@ class ThingSemanticHead(BaseModule):
         return dict(loss_semantic=loss)
 
 
-def _sample(masks, stride: int, h: int, w: int, device: torch.device) -> Tensor:
-    """Instance masks (BitmapMasks/PolygonMasks at the padded input size) sampled at
-    input pixels (stride·i, stride·j) -> (G, h, w) bool, zero beyond the masks."""
-    full = masks.to_tensor(dtype=torch.bool, device=device)[:, ::stride, ::stride]
-    out = full.new_zeros((full.size(0), h, w))
-    hh, ww = min(h, full.size(1)), min(w, full.size(2))
-    out[:, :hh, :ww] = full[:, :hh, :ww]
-    return out
+
+def _masks_at_stride(masks, stride: int, size: Tuple[int, int], device: torch.device) -> Tensor:
+    """BitmapMasks/PolygonMasks at the padded input size -> (G, h, w) bool on the
+    stride-``stride`` grid (:func:`sample_at_stride`), False beyond the masks."""
+    return sample_at_stride(masks.to_tensor(dtype=torch.bool, device=device), stride, size,
+                            False)

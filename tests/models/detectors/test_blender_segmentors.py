@@ -4,19 +4,20 @@ import copy
 import numpy as np
 import pytest
 import torch
-from conftest import build_tiny_model, image_batch, point_to_data, run_model, tiny_model_config
+from conftest import build_tiny_model, image_batch, run_model, tiny_model_config
 from mmdet.registry import DATASETS, MODELS
 from mmdet.utils import register_all_modules
 from mmengine.dataset import pseudo_collate
 
 import mmdet_dr1mask  # noqa: F401
+from mmdet_dr1mask.support import retarget_data_root
 
 register_all_modules()
 
 
 @pytest.fixture(scope='module')
 def train_batch(synthetic_root):
-    cfg = point_to_data(tiny_model_config('DR1Mask'), synthetic_root)
+    cfg = retarget_data_root(tiny_model_config('DR1Mask'), synthetic_root)
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     np.random.seed(0)  # the pipeline's random flips
     return pseudo_collate([dataset[i] for i in range(4)])

@@ -11,7 +11,7 @@ from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmdet.registry import DATASETS
 from mmengine.dataset import pseudo_collate
 
-from mmdet_dr1mask.datasets import SyntheticConfig, generate_split
+from mmdet_dr1mask.support import SyntheticConfig, generate_split
 
 SIZES = [(32, 32), (64, 2000)]
 # DR1Mask and BlendMask, instance and panoptic (conftest.TINY_MODEL_CONFIGS)

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmdet_dr1mask.models.layers import aligned_upsample2x, upsample_like
+from mmdet_dr1mask.models.layers import aligned_upsample2x, sample_at_stride, upsample_like
 
 
 @pytest.mark.parametrize('fine', [(9, 13), (10, 14), (1, 2)])
@@ -53,3 +53,15 @@ def test_bilinear_mode_for_the_padding_ablation_and_bad_mode():
     assert upsample_like(x, (8, 8), 'bilinear').shape == (1, 2, 8, 8)
     with pytest.raises(ValueError, match="'aligned' or 'bilinear'"):
         upsample_like(x, (8, 8), 'nearest')
+
+
+def test_sample_at_stride_takes_the_aligned_input_pixels_then_crops_or_fills():
+    values = torch.arange(7 * 9).reshape(7, 9)
+    out = sample_at_stride(values, 4, (3, 2), fill=-1)
+    # pixel (i, j) of the stride-4 map is input pixel (4i, 4j); row 2 lies beyond the input
+    assert out.tolist() == [[0, 4], [36, 40], [-1, -1]]
+    masks = torch.zeros(2, 8, 8, dtype=torch.bool)
+    masks[1, 4, 4] = True
+    sampled = sample_at_stride(masks, 4, (2, 2), fill=False)
+    assert sampled.dtype == torch.bool and sampled.shape == (2, 2, 2)
+    assert sampled[1].tolist() == [[False, False], [False, True]] and not sampled[0].any()

@@ -1,3 +1,0 @@
-from .checked_constructor import CheckedOptimWrapperConstructor
-
-__all__ = ['CheckedOptimWrapperConstructor']

@@ -1,3 +1,0 @@
-from .match_costs import MaskAgreementCost
-
-__all__ = ['MaskAgreementCost']

@@ -35,13 +35,3 @@ model = dict(
         test_cfg=dict(stuff_area_limit=64)),
     instance_score_thr=0.3,
     test_cfg=dict(nms_pre=200, max_per_img=20))
-
-val_evaluator = [
-    dict(type='CocoPanopticMetric',
-         ann_file='data/synthetic/annotations/panoptic_val.json',
-         seg_prefix='data/synthetic/annotations/panoptic_val/'),
-    dict(type='CocoMetric',
-         ann_file='data/synthetic/annotations/instances_val.json',
-         metric=['bbox', 'segm']),
-]
-test_evaluator = val_evaluator

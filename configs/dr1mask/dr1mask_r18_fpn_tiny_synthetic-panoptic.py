@@ -28,13 +28,3 @@ model = dict(
         stuff_area_limit=64,  # 4096 on COCO; these images are 192x256
         loss_panoptic=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
     test_cfg=dict(nms_pre=200, max_per_img=20))
-
-val_evaluator = [
-    dict(type='CocoPanopticMetric',
-         ann_file='data/synthetic/annotations/panoptic_val.json',
-         seg_prefix='data/synthetic/annotations/panoptic_val/'),
-    dict(type='CocoMetric',
-         ann_file='data/synthetic/annotations/instances_val.json',
-         metric=['bbox', 'segm']),
-]
-test_evaluator = val_evaluator

@@ -30,13 +30,3 @@ optim_wrapper = dict(
     # norm_decay_mult=0 is Detectron2's, for DR1Mask and BlendMask)
     paramwise_cfg=dict(_delete_=True),
     clip_grad=dict(max_norm=1, norm_type=2))
-
-val_evaluator = [
-    dict(type='CocoPanopticMetric',
-         ann_file='data/synthetic/annotations/panoptic_val.json',
-         seg_prefix='data/synthetic/annotations/panoptic_val/'),
-    dict(type='CocoMetric',
-         ann_file='data/synthetic/annotations/instances_val.json',
-         metric=['bbox', 'segm']),
-]
-test_evaluator = val_evaluator

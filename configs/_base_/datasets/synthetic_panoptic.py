@@ -62,9 +62,15 @@ val_dataloader = dict(
         backend_args=backend_args))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(
-    type='CocoPanopticMetric',
-    ann_file=data_root + 'annotations/panoptic_val.json',
-    seg_prefix=data_root + 'annotations/panoptic_val/',
-    backend_args=backend_args)
+# PQ, and box/mask AP of the things (instances_*.json hold the same objects)
+val_evaluator = [
+    dict(type='CocoPanopticMetric',
+         ann_file=data_root + 'annotations/panoptic_val.json',
+         seg_prefix=data_root + 'annotations/panoptic_val/',
+         backend_args=backend_args),
+    dict(type='CocoMetric',
+         ann_file=data_root + 'annotations/instances_val.json',
+         metric=['bbox', 'segm'],
+         backend_args=backend_args),
+]
 test_evaluator = val_evaluator

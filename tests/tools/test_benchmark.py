@@ -75,3 +75,31 @@ def test_profiling_leaves_the_model_as_it_was(synthetic_root):
     subject.profile([0])
     assert 'forward' not in vars(subject.model.backbone)  # wrapper removed
     assert 'predict' not in vars(subject.model.panoptic_head)
+
+
+def test_compare_models_get_their_own_checkpoints_in_order(tmp_path, monkeypatch):
+    bench = load_tool('analysis_tools/benchmark.py')
+    (tmp_path / 'a.png').write_bytes(b'')
+    built = []
+
+    class Recorder:
+        def __init__(self, config, checkpoint, args, images):
+            built.append((config, checkpoint))
+            self.times_ms, self.name = [], config
+
+        def run(self, index, timed):
+            if timed:
+                self.times_ms.append(1.0)
+
+        def summary(self, reference_ms):
+            return dict(model=self.name, median_ms=1.0, fps=1000.0, ratio_to_first=1.0,
+                        images=len(self.times_ms), mean_detections=None)
+
+    monkeypatch.setattr(bench, 'Subject', Recorder)
+    bench.main(['a.py', '--checkpoint', 'a.pth', '--images', str(tmp_path), '--compare',
+                'b.py', 'c.py', '--compare-checkpoints', 'b.pth', 'c.pth',
+                '--num-images', '1', '--warmup', '0'])
+    assert built == [('a.py', 'a.pth'), ('b.py', 'b.pth'), ('c.py', 'c.pth')]
+    with pytest.raises(SystemExit):
+        bench.parse_args(['a.py', '--images', str(tmp_path), '--compare', 'b.py', 'c.py',
+                          '--compare-checkpoints', 'b.pth'])

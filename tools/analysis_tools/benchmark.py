@@ -8,7 +8,8 @@ interleaved image by image in one process, so that they see the same machine
 state, and each one's median is reported with its ratio to the first.
 
     python tools/analysis_tools/benchmark.py CONFIG [--checkpoint CKPT] \
-        --images DIR [--compare CFG2 CFG3 ...] [--num-images 20] [--warmup 5] \
+        --images DIR [--compare CFG2 CFG3 ...] [--compare-checkpoints CKPT2 CKPT3 ...] \
+        [--num-images 20] [--warmup 5] \
         [--same-detections] [--fp16] [--profile N] [--out result.json]
 
 Configs may be paths or MMDetection's own, e.g.
@@ -52,7 +53,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('config', help='config of the reference model')
     parser.add_argument('--checkpoint', help='weights of the reference model')
     parser.add_argument('--compare', nargs='+', default=[], metavar='CFG',
-                        help='more configs, run interleaved with the first (random weights)')
+                        help='more configs, run interleaved with the first')
+    parser.add_argument('--compare-checkpoints', nargs='+', default=[], metavar='CKPT',
+                        help='weights of the --compare models, in the same order '
+                        '(default: random weights)')
     parser.add_argument('--images', required=True, help='folder of images')
     parser.add_argument('--num-images', type=int, default=20, help='timed images per model')
     parser.add_argument('--warmup', type=int, default=5, help='untimed images first')
@@ -69,6 +73,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.num_images < 1 or args.warmup < 0 or args.profile < 0:
         parser.error('--num-images must be >= 1, --warmup and --profile >= 0')
+    if args.compare_checkpoints and len(args.compare_checkpoints) != len(args.compare):
+        parser.error(f'--compare-checkpoints: {len(args.compare_checkpoints)} given for '
+                     f'{len(args.compare)} --compare configs')
     if args.fp16 and args.device == 'cpu':
         parser.error('--fp16 needs a CUDA device')
     return args
@@ -196,7 +203,8 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
     register_all_modules()
     images = cycle_images(args.images, args.warmup + args.num_images)
     subjects = [Subject(args.config, args.checkpoint, args, images)]
-    subjects += [Subject(c, None, args, images) for c in args.compare]
+    checkpoints = args.compare_checkpoints or [None] * len(args.compare)
+    subjects += [Subject(c, k, args, images) for c, k in zip(args.compare, checkpoints)]
     for index in range(len(images)):  # interleaved: image i through every model in turn
         for subject in subjects:
             subject.run(index, timed=index >= args.warmup)

@@ -2,14 +2,16 @@
 # Panoptic DR1Mask vs two-branch panoptic BlendMask and K-Net, tiny models trained the same
 # way on the synthetic shapes dataset (CPU, minutes): PQ, PQ_th, PQ_st and mask AP of each.
 #
-#   [SEED=N] bash benchmarks/synthetic_panoptic_pq.sh [WORK_DIR] [ITERS]
+#   [SEED=N] [VARIANT=varied] bash benchmarks/synthetic_panoptic_pq.sh [WORK_DIR] [ITERS]
 #
 # Writes the dataset (128 train / 32 val images of 192x256, seed 0) to WORK_DIR/data, trains
 # configs/{dr1mask,blendmask,knet}/*_r18_fpn_tiny_synthetic-panoptic.py for ITERS iterations
 # (default 600, batch 4, lr / 10 at 5/6; SGD lr 0.01, K-Net its own AdamW lr 1e-3) and
 # evaluates each on the val split; DR1Mask is evaluated a second time with its thing
 # channels confined to their boxes (`things_in_boxes`, not in the paper). SEED is the
-# training seed (default 0, the configs' own); the data stay the same.
+# training seed (default 0, the configs' own); the data stay the same. VARIANT=varied
+# draws every thing instance with its own colour, pattern scale and orientation (same
+# shapes and annotations as the default, where all instances of a class look alike).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK_DIR=${1:-work_dirs/synthetic_panoptic_pq}
@@ -17,9 +19,15 @@ ITERS=${2:-600}
 PY=${PY:-.venv/bin/python}
 DATA="$WORK_DIR/data/"
 source benchmarks/synthetic_common.sh
+case ${VARIANT:-alike} in
+  alike) VARIANT_FLAG=() ;;
+  varied) VARIANT_FLAG=(--varied-instances) ;;
+  *) echo "VARIANT must be alike or varied, got $VARIANT" >&2; exit 2 ;;
+esac
 
 "$PY" tools/misc/generate_synthetic_dataset.py "$DATA" --splits train:128 val:32 \
-  --img-size 192 256 --max-things 6 --crowd-prob 0.2 --void-prob 0.2 --seed 0
+  --img-size 192 256 --max-things 6 --crowd-prob 0.2 --void-prob 0.2 --seed 0 \
+  "${VARIANT_FLAG[@]}"
 
 CONFIGS=(configs/dr1mask/dr1mask_r18_fpn_tiny_synthetic-panoptic.py
          configs/blendmask/blendmask_r18_fpn_tiny_synthetic-panoptic.py

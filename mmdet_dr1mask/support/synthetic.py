@@ -71,6 +71,10 @@ class SyntheticConfig:
         crowd_prob: chance that an image gets one crowd region (a cluster of
             small same-class shapes annotated as a single ``iscrowd=1`` segment).
         void_prob: chance that an image gets one unlabelled (void) blob.
+        varied_instances: every thing instance gets its own colour, pattern scale and
+            orientation (its class keeps its shape and pattern type), so two instances
+            of a class rarely look alike, as in COCO; ``False`` (the default) paints all
+            instances of a class alike, the hardest case for a class-wide filter.
         jpeg_quality: quality of the written JPEGs.
     """
 
@@ -80,6 +84,7 @@ class SyntheticConfig:
     min_things: int = 1
     crowd_prob: float = 0.0
     void_prob: float = 0.0
+    varied_instances: bool = False
     jpeg_quality: int = 95
 
     def __post_init__(self) -> None:
@@ -157,11 +162,14 @@ def _stuff_texture(rng: np.random.Generator, name: str, h: int, w: int) -> np.nd
 
 
 def _thing_texture(rng: np.random.Generator, name: str, h: int, w: int,
-                   origin: Tuple[float, float]) -> np.ndarray:
-    """(h, w, 3) float32 BGR texture of a thing class, anchored at ``origin``."""
+                   origin: Tuple[float, float], varied: bool = False) -> np.ndarray:
+    """(h, w, 3) float32 BGR texture of a thing class, anchored at ``origin``;
+    ``varied``: this instance's own colour, pattern scale and orientation."""
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     yy -= origin[0]
     xx -= origin[1]
+    if varied:
+        return _varied_thing_texture(rng, name, yy, xx)
     jitter = rng.uniform(-25, 25, 3).astype(np.float32)
     if name == 'disk':  # concentric rings, orange
         rings = np.sin(np.hypot(yy, xx) / 2.5)[..., None]
@@ -175,6 +183,27 @@ def _thing_texture(rng: np.random.Generator, name: str, h: int, w: int,
     else:
         raise KeyError(f'no texture for thing class {name!r}')
     return tex + jitter
+
+
+def _varied_thing_texture(rng: np.random.Generator, name: str, yy: np.ndarray,
+                          xx: np.ndarray) -> np.ndarray:
+    """The class's pattern type (rings, checks, stripes) with a random colour, contrast,
+    period and orientation; (h, w, 3) float32 BGR."""
+    colour = rng.uniform(40, 215, 3).astype(np.float32)
+    contrast = np.float32(rng.uniform(30, 80))
+    period = np.float32(rng.uniform(3, 9))
+    theta = rng.uniform(0, np.pi)
+    u = xx * np.float32(np.cos(theta)) + yy * np.float32(np.sin(theta))
+    v = yy * np.float32(np.cos(theta)) - xx * np.float32(np.sin(theta))
+    if name == 'disk':
+        pattern = np.sin(np.hypot(yy, xx) * np.float32(2 * np.pi) / period)
+    elif name == 'box':
+        pattern = 2 * (((u // period) + (v // period)) % 2) - 1
+    elif name == 'triangle':
+        pattern = 2 * ((u // period) % 2) - 1
+    else:
+        raise KeyError(f'no texture for thing class {name!r}')
+    return colour + contrast * pattern[..., None]
 
 
 # ------------------------------------------------------------------ shapes
@@ -274,20 +303,21 @@ def generate_image(rng: np.random.Generator, cfg: SyntheticConfig) -> SyntheticI
     for seg, seg_id in zip(segments, ids):
         seg.segment_id = int(seg_id)
 
-    image = _render(rng, h, w, segments, void)
+    image = _render(rng, h, w, segments, void, cfg.varied_instances)
     return SyntheticImage(image=image, segments=segments, void_mask=void)
 
 
 def _render(rng: np.random.Generator, h: int, w: int, segments: Sequence[Segment],
-            void: np.ndarray) -> np.ndarray:
-    """Paint every segment with its class texture; void pixels get grey noise."""
+            void: np.ndarray, varied_instances: bool = False) -> np.ndarray:
+    """Paint every segment with its class texture (per instance with
+    ``varied_instances``); void pixels get grey noise."""
     names = dict(THING_CATEGORIES + STUFF_CATEGORIES)
     canvas = np.zeros((h, w, 3), np.float32)
     for seg in segments:
         name = names[seg.category_id]
         if seg.isthing:
             ys, xs = np.nonzero(seg.mask)
-            tex = _thing_texture(rng, name, h, w, (ys.mean(), xs.mean()))
+            tex = _thing_texture(rng, name, h, w, (ys.mean(), xs.mean()), varied_instances)
         else:
             tex = _stuff_texture(rng, name, h, w)
         canvas[seg.mask] = tex[seg.mask]

@@ -203,3 +203,40 @@ def test_cli_writes_the_requested_splits(tmp_path):
     assert len(os.listdir(tmp_path / 'annotations' / 'panoptic_val')) == 1
     with pytest.raises(SystemExit):
         cli.main([str(tmp_path), '--splits', 'train'])
+
+
+def _instance_colours(root, split='train'):
+    """Mean BGR colour of every non-crowd instance, grouped by category."""
+    coco = COCO(osp.join(root, 'annotations', f'instances_{split}.json'))
+    colours = {}
+    for ann in coco.loadAnns(coco.getAnnIds(iscrowd=False)):
+        img = coco.loadImgs(ann['image_id'])[0]
+        pixels = cv2.imread(osp.join(root, split, img['file_name']))[coco.annToMask(ann) > 0]
+        if len(pixels) >= 50:
+            colours.setdefault(ann['category_id'], []).append(pixels.mean(0))
+    return colours
+
+
+def test_varied_instances_change_only_the_pictures_not_the_annotations(tmp_path):
+    alike, varied = str(tmp_path / 'alike'), str(tmp_path / 'varied')
+    generate_split(alike, 'train', 12, seed=0, cfg=CFG)
+    generate_split(varied, 'train', 12, seed=0,
+                   cfg=SyntheticConfig(**{**vars(CFG), 'varied_instances': True}))
+    for ann in ('instances_train.json', 'panoptic_train.json'):
+        with open(osp.join(alike, 'annotations', ann)) as a, \
+                open(osp.join(varied, 'annotations', ann)) as b:
+            assert json.load(a) == json.load(b), ann
+    # same-class instances: the colour spread is far wider when every instance is varied
+    spread = {name: np.mean([np.std(c, 0).mean() for c in _instance_colours(root).values()
+                             if len(c) > 1]) for name, root in (('alike', alike),
+                                                                ('varied', varied))}
+    assert spread['varied'] > 2 * spread['alike'], spread
+
+
+def test_cli_writes_varied_instances(tmp_path):
+    cli = load_tool('misc/generate_synthetic_dataset.py')
+    for name, extra in (('alike', []), ('varied', ['--varied-instances'])):
+        cli.main([str(tmp_path / name), '--splits', 'train:2', '--img-size', '64', '64',
+                  *extra])
+    assert _tree_digest(tmp_path / 'alike' / 'train') != \
+        _tree_digest(tmp_path / 'varied' / 'train')

@@ -36,6 +36,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='chance of one crowd region per image')
     parser.add_argument('--void-prob', type=float, default=0.0,
                         help='chance of one unlabelled (void) blob per image')
+    parser.add_argument('--varied-instances', action='store_true',
+                        help='every thing instance its own colour, pattern scale and '
+                        'orientation (default: all instances of a class look alike)')
     parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args(argv)
 
@@ -44,7 +47,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     cfg = SyntheticConfig(img_size=tuple(args.img_size), size_jitter=args.size_jitter,
                           min_things=args.min_things, max_things=args.max_things,
-                          crowd_prob=args.crowd_prob, void_prob=args.void_prob)
+                          crowd_prob=args.crowd_prob, void_prob=args.void_prob,
+                          varied_instances=args.varied_instances)
     for split, count in args.splits:
         paths = generate_split(args.out_dir, split, count, seed=args.seed, cfg=cfg)
         print(f'{split}: {count} images -> {paths["img_dir"]}, {paths["instances_json"]}, '

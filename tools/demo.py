@@ -1,13 +1,17 @@
 """Pictures of a model's predictions: instance masks and boxes, and panoptic segments.
 
     python tools/demo.py IMAGE_OR_DIR CONFIG --weights CKPT [--out-dir DIR] \
-        [--score-thr 0.3] [--device cpu]
+        [--score-thr 0.3] [--device cpu] [--show-gt [--data-root DIR]]
 
 Built on MMDetection's ``DetInferencer`` (test pipeline, batch inference) and
 ``DetLocalVisualizer``; writes one PNG per input image into ``--out-dir``
 (image | prediction), with panoptic segments drawn when the model predicts them.
+``--show-gt`` draws ground truth | prediction instead: the inputs must be images of the
+config's test dataset (``--data-root`` aims it elsewhere), whose annotations are loaded
+by the test pipeline's own annotation loader at the original image size.
 """
 import argparse
+import copy
 import os
 import os.path as osp
 import warnings
@@ -17,8 +21,15 @@ import cv2
 import numpy as np
 import torch
 from mmdet.apis import DetInferencer
+from mmdet.evaluation.functional import INSTANCE_OFFSET
+from mmdet.registry import DATASETS, TRANSFORMS
+from mmdet.structures import DetDataSample
+from mmdet.structures.bbox import BaseBoxes
+from mmdet.utils import register_all_modules
+from mmengine.dataset import Compose
+from mmengine.structures import PixelData
 
-from mmdet_dr1mask.support import list_images
+from mmdet_dr1mask.support import ANNOTATION_LOADERS, list_images, load_config, retarget_data_root
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -29,6 +40,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--out-dir', default='outputs/demo', help='where the PNGs go')
     parser.add_argument('--score-thr', type=float, default=0.3, help='drawn instances')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--show-gt', action='store_true',
+                        help="ground truth | prediction, from the config's test dataset")
+    parser.add_argument('--data-root', help="with --show-gt: the test dataset's root")
     return parser.parse_args(argv)
 
 
@@ -40,6 +54,52 @@ def list_inputs(path: str) -> List[str]:
     return [path]
 
 
+class GroundTruth:
+    """Annotations of the config's test images, by file name, at the original image size
+    (loaded by the test pipeline's own annotation loader, nothing resized).
+
+    Raises:
+        ValueError: the config's test pipeline loads no annotations.
+    """
+
+    def __init__(self, config: str, data_root: Optional[str] = None) -> None:
+        register_all_modules()
+        cfg = load_config(config)
+        if data_root is not None:
+            retarget_data_root(cfg, data_root)
+        dataset_cfg = cfg.test_dataloader.dataset
+        loaders = [step for step in dataset_cfg.pipeline if step['type'] in ANNOTATION_LOADERS]
+        if not loaders:
+            raise ValueError(f'--show-gt: the test pipeline of {config} loads no annotations')
+        dataset = DATASETS.build(dict(dataset_cfg, pipeline=[]))
+        self.source = osp.join(dataset.data_root, dataset.ann_file)
+        self.num_classes = len(dataset.metainfo['classes'])
+        self.ignore_index = loaders[0].get('ignore_index', 255)
+        self.infos = {osp.basename(info['img_path']): info
+                      for info in map(dataset.get_data_info, range(len(dataset)))}
+        self.pipeline = Compose([TRANSFORMS.build(step) for step in (
+            dict(type='LoadImageFromFile'), loaders[0], dict(type='PackDetInputs'))])
+
+    def __call__(self, path: str) -> DetDataSample:
+        """The data sample (``gt_instances``, ``gt_panoptic_seg``) of the image ``path``."""
+        info = self.infos.get(osp.basename(path))
+        if info is None:
+            raise KeyError(f'--show-gt: {path} is not an image of {self.source}')
+        sample = self.pipeline(copy.deepcopy(info))['data_samples']
+        gt = sample.gt_instances
+        if isinstance(gt.get('bboxes'), BaseBoxes):
+            gt.bboxes = gt.bboxes.tensor  # the visualizer draws tensors
+        if 'gt_sem_seg' in sample:  # panoptic: things on top of the stuff labels
+            panoptic = sample.gt_sem_seg.sem_seg.clone()
+            panoptic[panoptic == self.ignore_index] = self.num_classes  # MMDetection's VOID
+            masks = gt.masks.to_tensor(torch.bool, panoptic.device)
+            for k, (label, mask) in enumerate(zip(gt.labels, masks), 1):
+                panoptic[0][mask] = label + k * INSTANCE_OFFSET
+            sample.gt_panoptic_seg = PixelData(sem_seg=panoptic.numpy())  # as drawn
+            del sample.gt_sem_seg
+        return sample
+
+
 def main(argv: Optional[List[str]] = None) -> List[str]:
     args = parse_args(argv)
     images = list_inputs(args.inputs)
@@ -49,14 +109,26 @@ def main(argv: Optional[List[str]] = None) -> List[str]:
                                show_progress=False)
     os.makedirs(args.out_dir, exist_ok=True)
     warnings.filterwarnings('ignore', message='.*out of bounds', category=UserWarning)
+    ground_truth = GroundTruth(args.config, args.data_root) if args.show_gt else None
     written = []
     for path in images:
-        result = inferencer(path, return_vis=True, no_save_vis=True, no_save_pred=True,
-                            pred_score_thr=args.score_thr)
-        drawn = result['visualization'][0]  # RGB
-        image = cv2.imread(path)
         out_file = osp.join(args.out_dir, osp.splitext(osp.basename(path))[0] + '.png')
-        cv2.imwrite(out_file, np.concatenate([image, drawn[..., ::-1]], axis=1))
+        if ground_truth is None:
+            result = inferencer(path, return_vis=True, no_save_vis=True, no_save_pred=True,
+                                pred_score_thr=args.score_thr)
+            drawn = result['visualization'][0]  # RGB
+            cv2.imwrite(out_file, np.concatenate([cv2.imread(path), drawn[..., ::-1]], axis=1))
+        else:
+            sample = ground_truth(path)
+            pred = inferencer(path, return_datasamples=True, no_save_vis=True,
+                              no_save_pred=True)['predictions'][0]
+            for key in ('pred_instances', 'pred_panoptic_seg'):
+                if key in pred:
+                    sample.set_field(pred.get(key), key)
+            inferencer.visualizer.add_datasample(  # ground truth | prediction
+                'demo', cv2.imread(path)[..., ::-1], sample, draw_gt=True, draw_pred=True,
+                pred_score_thr=args.score_thr)
+            cv2.imwrite(out_file, inferencer.visualizer.get_image()[..., ::-1])
         written.append(out_file)
     print(f'{len(written)} pictures in {osp.abspath(args.out_dir)}')
     return written

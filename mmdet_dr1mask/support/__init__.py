@@ -18,6 +18,7 @@ from .pretrained import load_torchvision_name
 from .progress_bar_hook import ProgressBarHook
 from .random_state_hook import RandomStateHook
 from .recipes import (
+                              ANNOTATION_LOADERS,
                               IMAGE_EXTS,
                               inference_pipeline,
                               list_images,
@@ -36,13 +37,13 @@ from .synthetic import (
 )
 
 __all__ = [
-    'CheckNumClassesHook', 'CheckedCocoDataset', 'CheckedCocoPanopticDataset',
-    'CheckedLoadAnnotations', 'CheckedLoadImageFromFile', 'CheckedLoadPanopticAnnotations',
-    'CheckedOptimWrapperConstructor', 'FiniteLossesMixin', 'IMAGE_EXTS', 'ProgressBarHook',
-    'RandomStateHook', 'STUFF_CLASSES', 'SYNTHETIC_INSTANCE_METAINFO',
-    'SYNTHETIC_PANOPTIC_METAINFO', 'SyntheticConfig', 'THING_CLASSES',
-    'adapt_distributed_to_cpu', 'generate_image', 'generate_split', 'inference_pipeline',
-    'jpeg_is_truncated', 'list_images', 'load_config', 'load_torchvision_name',
-    'mmengine_checkpoint_globals', 'register_checkpoint_safe_globals', 'retarget_data_root',
-    'shorten_schedule'
+    'ANNOTATION_LOADERS', 'CheckNumClassesHook', 'CheckedCocoDataset',
+    'CheckedCocoPanopticDataset', 'CheckedLoadAnnotations', 'CheckedLoadImageFromFile',
+    'CheckedLoadPanopticAnnotations', 'CheckedOptimWrapperConstructor', 'FiniteLossesMixin',
+    'IMAGE_EXTS', 'ProgressBarHook', 'RandomStateHook', 'STUFF_CLASSES',
+    'SYNTHETIC_INSTANCE_METAINFO', 'SYNTHETIC_PANOPTIC_METAINFO', 'SyntheticConfig',
+    'THING_CLASSES', 'adapt_distributed_to_cpu', 'generate_image', 'generate_split',
+    'inference_pipeline', 'jpeg_is_truncated', 'list_images', 'load_config',
+    'load_torchvision_name', 'mmengine_checkpoint_globals', 'register_checkpoint_safe_globals',
+    'retarget_data_root', 'shorten_schedule'
 ]

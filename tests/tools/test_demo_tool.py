@@ -47,3 +47,31 @@ def test_missing_input_or_weights_are_clear_errors(tmp_path, panoptic_checkpoint
     cv2.imwrite(str(image), 128 * torch.ones(8, 8, 3).numpy())
     with pytest.raises(FileNotFoundError, match='no such checkpoint'):
         demo.main([str(image), TINY_PAN, '--weights', str(tmp_path / 'none.pth')])
+
+
+def test_show_gt_draws_ground_truth_beside_the_panoptic_prediction(panoptic_checkpoint,
+                                                                  synthetic_root, tmp_path):
+    demo = load_tool('demo.py')
+    val = osp.join(synthetic_root, 'val')
+    files = demo.main([val, TINY_PAN, '--weights', panoptic_checkpoint, '--out-dir',
+                       str(tmp_path), '--score-thr', '0', '--show-gt', '--data-root',
+                       synthetic_root])
+    assert len(files) == 3
+    picture = cv2.imread(files[0])
+    assert picture.shape == (96, 2 * 128, 3)  # ground truth | prediction
+    gt = demo.GroundTruth(TINY_PAN, synthetic_root)(osp.join(val, '000000000001.jpg'))
+    assert gt.gt_panoptic_seg.sem_seg.shape[-2:] == (96, 128)  # original size
+    assert len(gt.gt_instances) > 0
+    # the left half shows the ground truth: it differs from the photo itself
+    photo = cv2.imread(osp.join(val, '000000000001.jpg'))
+    assert (abs(picture[:, :128].astype(int) - photo.astype(int)).mean()) > 5
+
+
+def test_show_gt_names_an_image_outside_the_test_dataset(panoptic_checkpoint, synthetic_root,
+                                                         tmp_path):
+    demo = load_tool('demo.py')
+    stranger = tmp_path / 'stranger.jpg'
+    cv2.imwrite(str(stranger), 128 * torch.ones(8, 8, 3).numpy())
+    with pytest.raises(KeyError, match='stranger.jpg is not an image of'):
+        demo.main([str(stranger), TINY_PAN, '--weights', panoptic_checkpoint, '--out-dir',
+                   str(tmp_path / 'o'), '--show-gt', '--data-root', synthetic_root])

@@ -17,9 +17,11 @@ thing columns are dynamic, one per instance:
   become void.
 
 ``things_in_boxes`` (off by default, not in the paper) confines each thing channel to
-its detected box at inference. A thing channel is a global 1×1 filter, so two objects
-that look alike score alike everywhere and one can take the other's pixels; the box
-restores the locality that the RoI-based instance masks have (docs/benchmarks.md §5).
+its box: the detected box at inference and, when the model is trained with it, the GT
+box of its instance in the loss, so that training sees what inference does. A thing
+channel is a global 1×1 filter, so two objects that look alike score alike everywhere
+and one can take the other's pixels; the box restores the locality that the RoI-based
+instance masks have (docs/benchmarks.md §5).
 
 Output follows MMDetection: ``pred_panoptic_seg.sem_seg`` (1, H, W) holds
 ``label + id * INSTANCE_OFFSET`` for things (ids from 1), the label for stuff
@@ -31,6 +33,7 @@ import torch
 from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
+from mmdet.structures.bbox import get_box_tensor
 from mmdet.utils import ConfigType, InstanceList
 from mmengine.model import BaseModule
 from mmengine.structures import PixelData
@@ -54,8 +57,9 @@ class DR1PanopticHead(BaseModule):
             fraction of its own instance mask.
         stuff_area_limit: stuff segments smaller than this (original image
             pixels) become void.
-        things_in_boxes: at inference a thing channel only competes inside its
-            detected box (an extension beyond the paper, see the module doc).
+        things_in_boxes: a thing channel only competes inside its box: the detected
+            box at inference, its GT box in the loss (an extension beyond the paper, see
+            the module doc).
         ignore_index: void label of ``gt_sem_seg``.
         loss_panoptic: the per-pixel loss over stuff + thing channels.
         init_cfg: MMEngine init config.
@@ -121,7 +125,12 @@ class DR1PanopticHead(BaseModule):
         for img_bases, pos, sample in zip(bases, positives, batch_data_samples):
             weights, kept = mean_embeddings(pos.gt_inds, pos.embeddings, len(sample.gt_instances))
             target = self.get_targets(sample, kept, img_bases.shape[-2:])
-            per_image.append((self(img_bases, weights), target))
+            logits = self(img_bases, weights)
+            if self.things_in_boxes:  # GT boxes are at the network input size
+                confine_to_boxes(logits[self.num_stuff_classes:],
+                                 get_box_tensor(sample.gt_instances.bboxes)[kept], (1.0, 1.0),
+                                 self.basis_stride)
+            per_image.append((logits, target))
         valid = sum(int((t != self.ignore_index).sum()) for _, t in per_image)
         loss = sum(self.loss_panoptic(logits[None], target[None], avg_factor=max(valid, 1),
                                       ignore_index=self.ignore_index)

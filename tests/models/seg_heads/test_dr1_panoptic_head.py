@@ -165,3 +165,39 @@ def test_confine_to_boxes_scales_boxes_to_the_basis_grid_and_accepts_none():
     empty = torch.zeros(0, 10, 14)
     confine_to_boxes(empty, torch.zeros(0, 4), (1.0, 1.0), 4)
     assert empty.shape == (0, 10, 14)
+
+
+def test_things_in_boxes_confines_thing_channels_to_their_gt_box_in_the_loss():
+    # one thing (GT box x, y in [0, 4)) whose channel would win everywhere: a pixel of
+    # stuff outside the box costs log(1 + e^big) unconfined, log(S) once confined
+    sample = panoptic_sample()
+    sample.gt_instances.bboxes = torch.tensor([[0., 4, 4, 8], [4, 4, 6, 8], [0, 0, 2, 2]])
+    bases = torch.zeros(1, 4, 4, 4)
+    bases[:, 0] = 10.0
+    positives = [InstanceData(gt_inds=torch.tensor([0]), embeddings=torch.tensor(
+        [[1., 0, 0, 0]], requires_grad=True))]
+    losses = {}
+    for confined in (False, True):
+        head = DR1PanopticHead(in_channels=4, num_things_classes=T, num_stuff_classes=S,
+                               basis_stride=2, things_in_boxes=confined)
+        torch.nn.init.zeros_(head.conv_stuff.weight)
+        losses[confined] = head.loss(bases, positives, [sample])['loss_panoptic']
+    # target at stride 2 (see test_target_map...): 9 stuff pixels, 2 of instance 0 (its
+    # box covers basis cells x in [-1, 3], y in [1, 5]), instance 1 ignored (no positive)
+    target = DR1PanopticHead(in_channels=4, num_things_classes=T, num_stuff_classes=S,
+                             basis_stride=2).get_targets(sample, torch.tensor([0]), (4, 4))
+    valid = target != 255
+    inside = torch.zeros(4, 4, dtype=torch.bool)
+    inside[1:, :] = True  # rows y >= 1, every column (x <= 3)
+    stuff_out = (valid & ~inside & (target < S)).sum()
+    stuff_in = (valid & inside & (target < S)).sum()
+    thing = (valid & (target == S)).sum()
+    big = torch.tensor(10.0)
+    unconfined = (stuff_out + stuff_in) * torch.log(S + torch.exp(big)) + \
+        thing * torch.log(1 + S * torch.exp(-big))
+    confined = stuff_out * torch.log(torch.tensor(float(S))) + \
+        stuff_in * torch.log(S + torch.exp(big)) + thing * torch.log(1 + S * torch.exp(-big))
+    torch.testing.assert_close(losses[False], unconfined / valid.sum())
+    torch.testing.assert_close(losses[True], confined / valid.sum())
+    losses[True].backward()  # the confinement keeps the graph differentiable
+    assert positives[0].embeddings.grad is not None

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cost of DR1Mask's panoptic layer with trained weights: the tiny panoptic models of a
 # finished `benchmarks/synthetic_panoptic_pq.sh` run, timed side by side on its val images
-# with the configs' own thresholds (no forced detections), by
+# with the configs' own thresholds (no forced detections); the models are built from the
+# shipped configs (the run's checkpoints fit them), by
 # tools/analysis_tools/benchmark.py:
 #   1. DR1Mask panoptic (its checkpoint),
 #   2. the same checkpoint without the panoptic layer (instance output only),
@@ -21,16 +22,16 @@ BLEND=blendmask_r18_fpn_tiny_synthetic-panoptic
 OUT="$WORK_DIR/speed"
 mkdir -p "$OUT"
 # the instance-only model: the trained panoptic config with its panoptic layer removed
-"$PY" - "$WORK_DIR/$DR1/$DR1.py" "$OUT/${DR1}_without-panoptic-layer.py" <<'PY'
+"$PY" - "configs/dr1mask/$DR1.py" "$OUT/${DR1}_without-panoptic-layer.py" <<'PY'
 import sys
 from mmengine.config import Config
 cfg = Config.fromfile(sys.argv[1])
 cfg.model.panoptic_head = None
 cfg.dump(sys.argv[2])
 PY
-"$PY" tools/analysis_tools/benchmark.py "$WORK_DIR/$DR1/$DR1.py" \
+"$PY" tools/analysis_tools/benchmark.py "configs/dr1mask/$DR1.py" \
   --checkpoint "$WORK_DIR/$DR1/iter_$ITERS.pth" \
-  --compare "$OUT/${DR1}_without-panoptic-layer.py" "$WORK_DIR/$BLEND/$BLEND.py" \
+  --compare "$OUT/${DR1}_without-panoptic-layer.py" "configs/blendmask/$BLEND.py" \
   --compare-checkpoints "$WORK_DIR/$DR1/iter_$ITERS.pth" "$WORK_DIR/$BLEND/iter_$ITERS.pth" \
   --images "$WORK_DIR/data/val" --num-images "$NUM_IMAGES" --warmup 3 --profile 4 \
   --out "$OUT/trained_tiny_cpu.json" --markdown "$OUT/trained_tiny_cpu.md"

@@ -53,6 +53,8 @@ def small_dr1mask(tmp_path) -> Config:
     cfg.default_hooks.logger.interval = 5
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1)
     cfg.work_dir = str(tmp_path)
+    # MMEngine reuses a visualizer of the same name (and its old log folder) in a process
+    cfg.visualizer.name = f'real_photos_{tmp_path.name}'
     return cfg
 
 

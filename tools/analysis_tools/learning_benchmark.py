@@ -93,7 +93,7 @@ def split_annotations(ann_path: str, out_dir: str, num_photos: int = 0,
     with open(ann_path) as f:
         coco = json.load(f)
     images = sorted(coco['images'], key=lambda im: im['id'])
-    if max(num_photos, holdout) >= len(images) + (num_photos > 0):
+    if num_photos > len(images) or holdout >= len(images):  # a hold-out leaves some to train
         raise ValueError(f'{ann_path} has {len(images)} photos; asked for '
                          f'{num_photos or holdout}')
     if num_photos:

@@ -70,9 +70,9 @@ else
   mmcv_ok || { say "mmcv built but its compiled ops do not import"; exit 1; }
 fi
 
-say "installing mmdet, mmengine, runtime and test requirements"
+say "installing mmdet, mmengine, runtime, deployment and test requirements"
 "${PIP[@]}" install -r requirements/mminstall.txt -r requirements/runtime.txt \
-  -r requirements/tests.txt -r requirements/optional.txt
+  -r requirements/tests.txt -r requirements/optional.txt -r requirements/deploy.txt
 # openmim 0.3.9 declares `opendatalab` (via openxlab it pins setuptools~=60.2 and breaks
 # torch >= 2.6's requirement); mim never imports it, so install openmim without it.
 "${PIP[@]}" install --no-deps openmim==0.3.9

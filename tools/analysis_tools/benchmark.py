@@ -10,7 +10,13 @@ state, and each one's median is reported with its ratio to the first.
     python tools/analysis_tools/benchmark.py CONFIG [--checkpoint CKPT] \
         --images DIR [--compare CFG2 CFG3 ...] [--compare-checkpoints CKPT2 CKPT3 ...] \
         [--num-images 20] [--warmup 5] \
-        [--same-detections] [--fp16] [--profile N] [--out result.json]
+        [--same-detections] [--fp16] [--profile N] [--out result.json] \
+        [--backends pytorch onnxruntime]
+
+``--backends pytorch onnxruntime`` runs every model twice, interleaved: as PyTorch eager
+and as the ONNX graph of the same weights (DR1Mask and BlendMask, exported with their
+post-processing by ``mmdet_dr1mask.deploy`` into ``--onnx-dir``) in ONNX Runtime; the
+timed part of both is the data preprocessor plus the model (``test_step`` or the graph).
 
 Configs may be paths or MMDetection's own, e.g.
 ``mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py``. Without a checkpoint the
@@ -28,6 +34,7 @@ self time.
 import argparse
 import datetime
 import json
+import os
 import os.path as osp
 import platform
 import resource
@@ -68,6 +75,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--fp16', action='store_true', help='autocast to FP16 (CUDA)')
     parser.add_argument('--profile', type=int, default=0, metavar='N',
                         help='after timing, profile N images per model (parts and operators)')
+    parser.add_argument('--backends', nargs='+', default=['pytorch'],
+                        choices=['pytorch', 'onnxruntime'],
+                        help='run each model with these backends (onnxruntime: DR1Mask and '
+                        'BlendMask exported to ONNX with their post-processing)')
+    parser.add_argument('--onnx-dir', default='work_dirs/onnx',
+                        help='where --backends onnxruntime writes the exported graphs')
     parser.add_argument('--out', help='write the results as JSON')
     parser.add_argument('--markdown', help='write the results as a Markdown section')
     args = parser.parse_args(argv)
@@ -78,6 +91,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                      f'{len(args.compare)} --compare configs')
     if args.fp16 and args.device == 'cpu':
         parser.error('--fp16 needs a CUDA device')
+    if args.fp16 and 'onnxruntime' in args.backends:
+        parser.error('--fp16 is for the PyTorch backend only')
     return args
 
 
@@ -116,6 +131,7 @@ class Subject:
             force_detections(cfg.model)
         if checkpoint is None and cfg.model.get('backbone', {}).get('init_cfg'):
             cfg.model.backbone.init_cfg = None  # random weights: no download
+        self.cfg = cfg
         self.model = MODELS.build(cfg.model)
         if checkpoint is not None:
             load_checkpoint(self.model, checkpoint, map_location='cpu')
@@ -198,13 +214,48 @@ class Subject:
                     peak_cuda_mem_mib=self.peak_bytes / 2**20 if self.peak_bytes else None)
 
 
+class OnnxRuntimeSubject(Subject):
+    """The model of a PyTorch ``Subject`` exported to ONNX and run by ONNX Runtime, on the
+    same prepared inputs."""
+
+    def __init__(self, torch_subject: Subject, args: argparse.Namespace) -> None:
+        from mmdet_dr1mask.deploy import OnnxRuntimeSegmentor, export_onnx
+        from mmdet_dr1mask.deploy.ort_backend import graph_inputs
+        os.makedirs(args.onnx_dir, exist_ok=True)
+        path = osp.join(args.onnx_dir, torch_subject.name + '.onnx')
+        model = torch_subject.model.cpu()
+        with torch.no_grad():
+            export_onnx(model, graph_inputs(
+                model.data_preprocessor(torch_subject.inputs[0], False))[0], path)
+        model.to(args.device)
+        providers = ['CUDAExecutionProvider'] if args.device.startswith('cuda') else \
+            ['CPUExecutionProvider']
+        # no spinning: idle ONNX Runtime threads would take the CPU from PyTorch's turn
+        self.model = OnnxRuntimeSegmentor(path, torch_subject.cfg, providers,
+                                          resize=args.resize, threads=torch.get_num_threads(),
+                                          allow_spinning=False)
+        self.name = torch_subject.name + ' [onnxruntime]'
+        self.inputs = torch_subject.inputs
+        self.device = args.device
+        self.fp16 = False
+        self.times_ms, self.detections, self.peak_bytes = [], [], 0
+
+    def profile(self, indices: List[int], top_ops: int = 8) -> Dict[str, Dict[str, float]]:
+        return dict(parts={}, ops={})  # torch.profiler does not see inside ONNX Runtime
+
+
 def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
     args = parse_args(argv)
     register_all_modules()
     images = cycle_images(args.images, args.warmup + args.num_images)
-    subjects = [Subject(args.config, args.checkpoint, args, images)]
-    checkpoints = args.compare_checkpoints or [None] * len(args.compare)
-    subjects += [Subject(c, k, args, images) for c, k in zip(args.compare, checkpoints)]
+    checkpoints = [args.checkpoint] + (args.compare_checkpoints or [None] * len(args.compare))
+    subjects = []
+    for config, checkpoint in zip([args.config] + args.compare, checkpoints):
+        subject = Subject(config, checkpoint, args, images)
+        if 'pytorch' in args.backends:
+            subjects.append(subject)
+        if 'onnxruntime' in args.backends:
+            subjects.append(OnnxRuntimeSubject(subject, args))
     for index in range(len(images)):  # interleaved: image i through every model in turn
         for subject in subjects:
             subject.run(index, timed=index >= args.warmup)
@@ -218,6 +269,7 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
                              else 'cpu'), torch=torch.__version__, fp16=args.fp16,
                   threads=torch.get_num_threads(), warmup=args.warmup,
                   same_detections=args.same_detections, resize=args.resize,
+                  backends=args.backends,
                   peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   date=datetime.date.today().isoformat(), cpu=platform.processor() or
                   platform.machine(), command=' '.join(['python', *sys.argv]),

@@ -27,7 +27,7 @@ def aligned_upsample2x(x: Tensor, size: Sequence[int]) -> Tensor:
         (N, C, H, W) up-sampled map.
     """
     h, w = x.shape[-2:]
-    out_h, out_w = int(size[0]), int(size[1])
+    out_h, out_w = size[0], size[1]  # no int(): an exported graph keeps them dynamic
     if not (2 * h - 1 <= out_h <= 2 * h and 2 * w - 1 <= out_w <= 2 * w):
         raise ValueError(f'aligned ×2 up-sampling of a {h}x{w} map cannot give {out_h}x{out_w}; '
                          'expected a size within one pixel of twice the input')

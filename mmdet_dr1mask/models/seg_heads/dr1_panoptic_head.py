@@ -27,7 +27,7 @@ Output follows MMDetection: ``pred_panoptic_seg.sem_seg`` (1, H, W) holds
 ``label + id * INSTANCE_OFFSET`` for things (ids from 1), the label for stuff
 and ``num_classes`` (VOID) elsewhere.
 """
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmdet.evaluation.functional import INSTANCE_OFFSET
@@ -92,18 +92,24 @@ class DR1PanopticHead(BaseModule):
         self.conv_stuff = nn.Conv2d(in_channels, num_stuff_classes, 1, bias=False)  # W_stuff
         self.loss_panoptic = MODELS.build(loss_panoptic)
 
-    def forward(self, bases: Tensor, thing_weights: Tensor) -> Tensor:
+    def forward(self, bases: Tensor, thing_weights: Tensor, boxes: Optional[Tensor] = None,
+                scale_factor: Union[Sequence[float], Tensor] = (1.0, 1.0)) -> Tensor:
         """Panoptic logits of one image, ``Y = [W_stuff, W_thing]ᵀ F``.
 
         Args:
             bases: (D, H, W) basis F of one image.
             thing_weights: (K, D) dynamic thing columns (embeddings).
+            boxes: (K, 4) box of each thing (``things_in_boxes``): its logits outside
+                the box become a large negative value. None: no confinement.
+            scale_factor: (w, h) box -> network input scale.
 
         Returns:
             (S + K, H, W): stuff channels first, then one per thing.
         """
         stuff = self.conv_stuff(bases[None])[0]
         things = torch.einsum('kd,dhw->khw', thing_weights, bases)
+        if boxes is not None:
+            things = confine_to_boxes(things, boxes, scale_factor, self.basis_stride)
         return torch.cat([stuff, things])
 
     # --------------------------------------------------------------------- loss
@@ -125,11 +131,10 @@ class DR1PanopticHead(BaseModule):
         for img_bases, pos, sample in zip(bases, positives, batch_data_samples):
             weights, kept = mean_embeddings(pos.gt_inds, pos.embeddings, len(sample.gt_instances))
             target = self.get_targets(sample, kept, img_bases.shape[-2:])
-            logits = self(img_bases, weights)
-            if self.things_in_boxes:  # GT boxes are at the network input size
-                confine_to_boxes(logits[self.num_stuff_classes:],
-                                 get_box_tensor(sample.gt_instances.bboxes)[kept], (1.0, 1.0),
-                                 self.basis_stride)
+            # GT boxes are at the network input size
+            boxes = get_box_tensor(sample.gt_instances.bboxes)[kept] \
+                if self.things_in_boxes else None
+            logits = self(img_bases, weights, boxes)
             per_image.append((logits, target))
         valid = sum(int((t != self.ignore_index).sum()) for _, t in per_image)
         loss = sum(self.loss_panoptic(logits[None], target[None], avg_factor=max(valid, 1),
@@ -186,11 +191,11 @@ class DR1PanopticHead(BaseModule):
             # (summing bytes into int32 is the fastest count on CPU)
             areas = dets.masks.flatten(1).view(torch.uint8).sum(1, dtype=torch.int32)[keep]
             labels = dets.labels[keep]
-            logits = self(img_bases, dets.embeddings[keep])
+            boxes, scale = None, (1.0, 1.0)
             if self.things_in_boxes:
-                scale = meta['scale_factor'] if rescale else (1.0, 1.0)
-                confine_to_boxes(logits[self.num_stuff_classes:], dets.bboxes[keep], scale,
-                                 self.basis_stride)
+                boxes = dets.bboxes[keep]
+                scale = meta['scale_factor'] if rescale else scale
+            logits = self(img_bases, dets.embeddings[keep], boxes, scale)
             out_shape = meta['ori_shape' if rescale else 'img_shape'][:2]
             resample = AlignedArgmax(logits.shape[-2:], meta['img_shape'][:2], out_shape,
                                      self.basis_stride, logits.device)
@@ -222,9 +227,9 @@ def mean_embeddings(gt_inds: Tensor, embeddings: Tensor, num_gts: int) -> Tuple[
     return sums[kept] / counts[kept, None].to(embeddings.dtype), kept
 
 
-def confine_to_boxes(thing_logits: Tensor, bboxes: Tensor, scale_factor: Sequence[float],
-                     stride: int) -> None:
-    """In place: each thing's logits outside its box become a large negative value.
+def confine_to_boxes(thing_logits: Tensor, bboxes: Tensor,
+                     scale_factor: Union[Sequence[float], Tensor], stride: int) -> Tensor:
+    """Each thing's logits with the values outside its box set to a large negative value.
 
     Args:
         thing_logits: (K, H, W) thing channels on the basis grid; basis pixel i
@@ -232,11 +237,16 @@ def confine_to_boxes(thing_logits: Tensor, bboxes: Tensor, scale_factor: Sequenc
         bboxes: (K, 4) x1, y1, x2, y2 at the output size.
         scale_factor: (w, h) output -> network input scale.
         stride: basis stride.
+
+    Returns:
+        (K, H, W) confined logits (a new tensor: an in-place fill of a slice would not
+        reach an exported graph).
     """
     h, w = thing_logits.shape[-2:]
     # the box in basis coordinates, grown by one cell so that the resampled edge
     # (bilinear between cells) still reaches the box border
-    boxes = bboxes.float() * bboxes.new_tensor(scale_factor).float().repeat(2) / stride
+    scale = torch.as_tensor(scale_factor, dtype=torch.float32, device=bboxes.device)
+    boxes = bboxes.float() * scale.repeat(2) / stride
     xs = torch.arange(w, device=boxes.device, dtype=boxes.dtype)
     ys = torch.arange(h, device=boxes.device, dtype=boxes.dtype)
     in_x = (xs >= boxes[:, :1] - 1) & (xs <= boxes[:, 2:3] + 1)  # (K, W)
@@ -244,7 +254,7 @@ def confine_to_boxes(thing_logits: Tensor, bboxes: Tensor, scale_factor: Sequenc
     outside = ~(in_y[:, :, None] & in_x[:, None, :])
     # finite, unlike -inf, so that a zero bilinear weight on it gives 0 and not NaN; a
     # quarter of the minimum so that weighted sums of it cannot overflow
-    thing_logits.masked_fill_(outside, torch.finfo(thing_logits.dtype).min / 4)
+    return thing_logits.masked_fill(outside, torch.finfo(thing_logits.dtype).min / 4)
 
 
 def covered_things(channels: Tensor, thing_areas: Tensor, num_stuff: int,
@@ -257,13 +267,20 @@ def covered_things(channels: Tensor, thing_areas: Tensor, num_stuff: int,
         num_stuff: S.
         overlap_thr: a thing is kept if visible area >= overlap_thr * own area.
     """
-    is_thing = channels >= num_stuff
-    k = channels[is_thing] - num_stuff  # thing index of each thing pixel
-    visible = torch.bincount(k, minlength=len(thing_areas))
+    visible = channel_counts(channels, num_stuff + thing_areas.size(0))[num_stuff:]
     dropped = visible < overlap_thr * thing_areas.to(visible.device, visible.dtype)
-    pixels = is_thing.clone()
-    pixels[is_thing] = dropped[k]
-    return pixels
+    # one lookup table channel -> dropped, applied in a single gather
+    return torch.cat([dropped.new_zeros(num_stuff), dropped])[channels]
+
+
+def channel_counts(channels: Tensor, num_channels: int) -> Tensor:
+    """(num_channels,) int64: how many pixels of ``channels`` (any shape) hold each channel.
+
+    ``bincount`` written as a scatter-add, which ONNX has (ScatterElements, add).
+    """
+    flat = channels.flatten()
+    return torch.zeros(num_channels, dtype=torch.long, device=channels.device).scatter_add_(
+        0, flat, torch.ones_like(flat))
 
 
 def encode_panoptic(channels: Tensor, thing_labels: Tensor, num_things: int, num_stuff: int,
@@ -283,9 +300,10 @@ def encode_panoptic(channels: Tensor, thing_labels: Tensor, num_things: int, num
     """
     void = num_things + num_stuff
     # one lookup table channel -> panoptic value, applied in a single gather
-    counts = torch.bincount(channels.flatten(), minlength=num_stuff + len(thing_labels))
+    counts = channel_counts(channels, num_stuff + thing_labels.size(0))
     stuff_values = torch.arange(num_things, void, device=channels.device)
-    stuff_values[counts[:num_stuff] < stuff_area_limit] = void
+    stuff_values = torch.where(counts[:num_stuff] < stuff_area_limit,
+                               torch.full_like(stuff_values, void), stuff_values)
     shown = counts[num_stuff:] > 0
     ids = torch.cumsum(shown.long(), 0)
     thing_values = torch.where(shown, thing_labels.to(channels.device) + ids * INSTANCE_OFFSET,

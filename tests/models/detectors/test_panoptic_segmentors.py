@@ -100,10 +100,12 @@ def test_things_confined_to_boxes_stay_inside_their_detected_boxes(size, scale):
         # only the best detection becomes a thing: its pixels must lie in its box,
         # up to the one basis cell (4 input pixels) by which the box is grown
         model.panoptic_head.score_thr = float(top.scores.max())
-        # and its logits beat the stuff logits at every basis pixel
+        # and its logits beat the stuff logits at every basis pixel of its box (the
+        # head's output is already confined: keep the large negative values outside)
         head = model.panoptic_head
-        head.register_forward_hook(
-            lambda mod, args, out: torch.cat([out[:NUM_STUFF] - 1, out[NUM_STUFF:].abs()]))
+        head.register_forward_hook(lambda mod, args, out: torch.cat([
+            out[:NUM_STUFF] - 1,
+            torch.where(out[NUM_STUFF:] < -1e30, out[NUM_STUFF:], out[NUM_STUFF:].abs())]))
         head.overlap_thr = 0.0
         sample = run_model(model, batch, 'predict')[0]
     pan = sample.pred_panoptic_seg.sem_seg[0]

@@ -155,15 +155,15 @@ def test_things_in_boxes_separates_look_alike_instances(things_in_boxes):
 
 
 def test_confine_to_boxes_scales_boxes_to_the_basis_grid_and_accepts_none():
-    logits = torch.zeros(1, 10, 14)
+    original = torch.zeros(1, 10, 14)
     # output box x 4..8, y 2..6 -> input (x2) 8..16, 4..12 -> basis (/4) 2..4, 1..3
-    confine_to_boxes(logits, torch.tensor([[4., 2., 8., 6.]]), (2.0, 2.0), 4)
+    logits = confine_to_boxes(original, torch.tensor([[4., 2., 8., 6.]]), (2.0, 2.0), 4)
+    assert (original == 0).all()  # a new tensor, the input untouched
     inside = (logits[0] == 0).nonzero()
     assert inside[:, 0].min() == 0 and inside[:, 0].max() == 4  # rows 1..3 grown by 1
     assert inside[:, 1].min() == 1 and inside[:, 1].max() == 5  # cols 2..4 grown by 1
     assert (logits[0, 6:] < -1e30).all()
-    empty = torch.zeros(0, 10, 14)
-    confine_to_boxes(empty, torch.zeros(0, 4), (1.0, 1.0), 4)
+    empty = confine_to_boxes(torch.zeros(0, 10, 14), torch.zeros(0, 4), (1.0, 1.0), 4)
     assert empty.shape == (0, 10, 14)
 
 

@@ -1,0 +1,92 @@
+"""The ONNX graph of DR1Mask and BlendMask (post-processing included) run by ONNX Runtime
+gives PyTorch's results: same detections, boxes within 1e-3 relative, mask IoU >= 0.99,
+>= 99.5 % of panoptic pixels equal, on odd image sizes and with zero detections."""
+import copy
+
+import pytest
+import torch
+from conftest import build_tiny_model, image_batch, set_score_thr, tiny_model_config
+
+from mmdet_dr1mask.deploy import ExportableSegmentor, OnnxRuntimeSegmentor, export_onnx
+from mmdet_dr1mask.deploy.onnx_graph import bilinear_weights, paste_masks_separable
+from mmdet_dr1mask.deploy.ort_backend import graph_inputs
+from mmdet_dr1mask.deploy.parity import compare, within_limits
+
+pytest.importorskip('onnxruntime')
+
+# (original h, w, resize scale): the export size, odd and extreme aspect ratios, a resize
+SIZES = [(96, 128, 1.0), (33, 517, 1.0), (517, 33, 1.0), (150, 102, 0.5)]
+
+
+def exported(name: str, tmp_path, score_thr: float = 0.0, **panoptic):
+    """Tiny model ``name`` (seed 0), its config, and its graph in ONNX Runtime."""
+    cfg = tiny_model_config(name)
+    cfg.model.panoptic_head = dict(cfg.model.get('panoptic_head') or {}, **panoptic) \
+        if panoptic else cfg.model.get('panoptic_head')
+    model = build_tiny_model(cfg.model).eval()
+    set_score_thr(model, score_thr)
+    path = str(tmp_path / f'{name}.onnx')
+    with torch.no_grad():
+        batch = model.data_preprocessor(copy.deepcopy(image_batch(96, 128)), False)
+        export_onnx(model, graph_inputs(batch)[0], path)
+    return model, OnnxRuntimeSegmentor(path, cfg, ['CPUExecutionProvider'])
+
+
+def parity(model, runtime, h: int, w: int, scale: float) -> dict:
+    torch.manual_seed(h * w)
+    batch = image_batch(h, w, scale)
+    with torch.no_grad():
+        reference = model.test_step(copy.deepcopy(batch))[0]
+    result = runtime.test_step(copy.deepcopy(batch))[0]
+    stats = compare(reference, result)
+    assert not within_limits(stats), (h, w, scale, stats)
+    assert result.pred_instances.masks.shape[-2:] == (h, w)
+    return stats
+
+
+@pytest.mark.parametrize('name, panoptic', [
+    ('DR1Mask', {}), ('BlendMask', {}), ('DR1Mask-panoptic', {}),
+    ('DR1Mask-panoptic', dict(things_in_boxes=True))])
+def test_onnx_runtime_gives_pytorch_results_on_images_of_any_size(name, panoptic, tmp_path):
+    model, runtime = exported(name, tmp_path, **panoptic)
+    for h, w, scale in SIZES:
+        stats = parity(model, runtime, h, w, scale)
+        assert stats['detections'] > 0  # score threshold 0: the graph keeps max_per_img
+        if name.endswith('panoptic'):
+            assert 'panoptic_equal' in stats
+
+
+@pytest.mark.parametrize('name', ['DR1Mask', 'DR1Mask-panoptic'])
+def test_onnx_runtime_returns_empty_results_when_nothing_is_detected(name, tmp_path):
+    model, runtime = exported(name, tmp_path, score_thr=1.01)
+    result = runtime.test_step(image_batch(33, 517))[0]
+    assert len(result.pred_instances) == 0
+    assert result.pred_instances.masks.shape == (0, 33, 517)
+    assert result.pred_instances.bboxes.shape == (0, 4)
+    parity(model, runtime, 33, 517, 1.0)
+    if name.endswith('panoptic'):  # stuff or void only
+        assert (result.pred_panoptic_seg.sem_seg < 1000).all()
+
+
+@pytest.mark.parametrize('name', ['BlendMask-panoptic', 'KNet'])
+def test_export_refuses_models_it_does_not_cover(name):
+    model = build_tiny_model(name).eval()
+    with pytest.raises(TypeError, match='ONNX export'):
+        ExportableSegmentor(model)
+
+
+def test_separable_mask_pasting_equals_grid_sample_pasting():
+    from mmdet.models.roi_heads.mask_heads.fcn_mask_head import _do_paste_mask
+    torch.manual_seed(0)
+    probs = torch.rand(5, 14, 14)
+    boxes = torch.tensor([[3., 4., 40., 30.], [0., 0., 64., 48.], [10.5, 2.2, 11.5, 9.],
+                          [-5., -3., 20., 70.], [50., 40., 63., 47.]])
+    expected = _do_paste_mask(probs[:, None], boxes, 48, 64, skip_empty=False)[0]
+    got = paste_masks_separable(probs, boxes, torch.tensor(48), torch.tensor(64))
+    assert torch.allclose(got, expected, atol=1e-5)
+
+
+def test_bilinear_weights_are_the_hat_function_with_zero_padding():
+    weights = bilinear_weights(torch.tensor([0., 0.25, 2.0, -0.5, 3.5]), 3)
+    assert torch.allclose(weights, torch.tensor([
+        [1., 0., 0.], [0.75, 0.25, 0.], [0., 0., 1.], [0.5, 0., 0.], [0., 0., 0.]]))

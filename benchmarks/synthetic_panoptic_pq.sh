@@ -14,7 +14,8 @@
 # draws every thing instance with its own colour, pattern scale and orientation (same
 # shapes and annotations as the default, where all instances of a class look alike).
 # MODELS picks the models (default "dr1mask blendmask knet"; also
-# dr1mask-things-in-boxes: trained and tested with each thing channel confined to its box).
+# dr1mask-things-in-boxes: trained and tested with each thing channel confined to its box;
+# dr1mask-position-prior: thing logits fall with the distance to the box centre).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK_DIR=${1:-work_dirs/synthetic_panoptic_pq}
@@ -32,7 +33,8 @@ declare -A TINY=(
   [dr1mask]=configs/dr1mask/dr1mask_r18_fpn_tiny_synthetic-panoptic.py
   [blendmask]=configs/blendmask/blendmask_r18_fpn_tiny_synthetic-panoptic.py
   [knet]=configs/knet/knet-s3_r18_fpn_tiny_synthetic-panoptic.py
-  [dr1mask-things-in-boxes]=configs/dr1mask/dr1mask_r18_fpn_tiny_synthetic-panoptic_things-in-boxes.py)
+  [dr1mask-things-in-boxes]=configs/dr1mask/dr1mask_r18_fpn_tiny_synthetic-panoptic_things-in-boxes.py
+  [dr1mask-position-prior]=configs/dr1mask/dr1mask_r18_fpn_tiny_synthetic-panoptic_position-prior.py)
 CONFIGS=()
 for model in ${MODELS:-dr1mask blendmask knet}; do
   if [[ -z ${TINY[$model]:-} ]]; then

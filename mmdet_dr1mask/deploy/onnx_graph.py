@@ -275,7 +275,7 @@ class ExportableSegmentor(nn.Module):
         head = self.model.panoptic_head
         keep = (scores >= head.score_thr).nonzero()[:, 0]
         areas = masks.flatten(1).sum(1)[keep]
-        logits = head(bases, thing_weights[keep], boxes[keep] if head.things_in_boxes else None,
+        logits = head(bases, thing_weights[keep], boxes[keep] if head.uses_boxes else None,
                       scale[:2])
         channels, resampled = resample_argmax(logits, img_shape, ori_shape[0], ori_shape[1],
                                               head.basis_stride)

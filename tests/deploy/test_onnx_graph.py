@@ -46,7 +46,9 @@ def parity(model, runtime, h: int, w: int, scale: float) -> dict:
 
 @pytest.mark.parametrize('name, panoptic', [
     ('DR1Mask', {}), ('BlendMask', {}), ('DR1Mask-panoptic', {}),
-    ('DR1Mask-panoptic', dict(things_in_boxes=True))])
+    ('DR1Mask-panoptic', dict(things_in_boxes=True)),
+    ('DR1Mask-panoptic', dict(position_prior=True))],
+    ids=['DR1Mask', 'BlendMask', 'DR1Mask-panoptic', 'things_in_boxes', 'position_prior'])
 def test_onnx_runtime_gives_pytorch_results_on_images_of_any_size(name, panoptic, tmp_path):
     model, runtime = exported(name, tmp_path, **panoptic)
     for h, w, scale in SIZES:

@@ -7,7 +7,11 @@ after padding; FPN P3 is 100x152):
 
 * ``conv-32``, ``conv-64``, ``conv-256``: a plain conv (ConvModule with BN and ReLU)
   against DR1Conv of the same shape (Eq. 4: the same conv of X * A, times B), at the
-  basis widths D = 32 and 64 and at 256 channels, on P3.
+  basis widths D = 32 and 64 and at 256 channels, on P3: DR1Conv's inference path (BN
+  folded into the conv, activation and product with B in place), its unfused path
+  (conv, BN, ReLU, two products: what training runs), and the plain conv with its BN
+  folded too; with ``--onnxruntime`` also the plain conv and DR1Conv exported to ONNX
+  and run by ONNX Runtime.
 * ``basis``: DR1Basis (Eq. 6) at D = 32 and 64 against BlendMask's basis (P3-P5, 128
   channels, 4 bases), from FPN features P3-P7 (and contexts) to the stride-4 output.
 * ``blender``: the three blenders of Table 4 (vector, full, factored attention, D = 32)
@@ -61,6 +65,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--warmup', type=int, default=3, help='untimed calls per subject')
     parser.add_argument('--size', nargs=2, type=int, default=list(INPUT_SIZE),
                         metavar=('H', 'W'), help='padded network input size')
+    parser.add_argument('--onnxruntime', action='store_true',
+                        help='conv groups: also time the plain conv and DR1Conv in ONNX Runtime')
     parser.add_argument('--memory', nargs='+', metavar='CFG',
                         help='measure training memory of these configs instead')
     parser.add_argument('--images', help='--memory: folder of the images of --ann-file')
@@ -81,7 +87,37 @@ def fpn_shapes(size: List[int]) -> List[tuple]:
     return [(-(-size[0] // s), -(-size[1] // s)) for s in STRIDES]
 
 
-def component_subjects(group: str, size: List[int], device: str
+def onnxruntime_call(module: torch.nn.Module, inputs: tuple) -> Callable[[], Any]:
+    """``module`` exported to ONNX and run by ONNX Runtime on ``inputs`` (CPU, as many
+    threads as torch, no spinning: the subjects take turns on the same cores)."""
+    import tempfile
+
+    import onnxruntime as ort
+    names = [f'input{i}' for i in range(len(inputs))]
+    with tempfile.TemporaryDirectory() as tmp, torch.no_grad():
+        path = f'{tmp}/module.onnx'
+        torch.onnx.export(module, inputs, path, dynamo=False, opset_version=17,
+                          input_names=names)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
+        session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+    feeds = {n: t.cpu().numpy() for n, t in zip(names, inputs)}
+    return lambda: session.run(None, feeds)
+
+
+class _Call(torch.nn.Module):
+    """A module's call with extra inputs, as one module to export."""
+
+    def __init__(self, module: torch.nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, *inputs):
+        return self.module(*inputs)
+
+
+def component_subjects(group: str, size: List[int], device: str, onnx: bool = False
                        ) -> Dict[str, Callable[[], Any]]:
     """``{name: call}`` for one group; every call runs the component once on fixed inputs."""
     def rand(*shape):
@@ -98,8 +134,17 @@ def component_subjects(group: str, size: List[int], device: str
         x, a, b = rand(1, ch, h, w), rand(1, ch, h, w), rand(1, ch, h, w)
         plain = ready(ConvModule(ch, ch, 3, padding=1, **BN_RELU))
         dr1 = ready(DR1Conv(ch, ch, 3, **BN_RELU))
+        folded = ready(DR1Conv(ch, ch, 3, use_a=False, use_b=False, **BN_RELU))
         subjects[f'conv {ch}->{ch} 3x3 + BN + ReLU at P3'] = lambda: plain(x)
         subjects[f'DR1Conv {ch}->{ch} 3x3 + BN + ReLU at P3'] = lambda: dr1(x, a, b)
+        subjects[f'DR1Conv {ch}->{ch}, unfused (training path)'] = \
+            lambda: dr1.conv(x * a) * b
+        # DR1Conv without factors is the plain conv through the same BN fold
+        subjects[f'conv {ch}->{ch}, BN folded'] = lambda: folded(x)
+        if onnx:
+            subjects[f'conv {ch}->{ch} [onnxruntime]'] = onnxruntime_call(plain, (x, ))
+            subjects[f'DR1Conv {ch}->{ch} [onnxruntime]'] = \
+                onnxruntime_call(_Call(dr1), (x, a, b))
     elif group == 'basis':
         feats = [rand(1, 256, h, w) for h, w in shapes]
         out_size = (size[0] // 4, size[1] // 4)
@@ -239,7 +284,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     else:
         report.update(size=args.size, repeats=args.repeats, warmup=args.warmup, groups={})
         for group in args.groups:
-            rows = time_group(component_subjects(group, args.size, args.device),
+            rows = time_group(component_subjects(group, args.size, args.device,
+                                                 args.onnxruntime),
                               args.repeats, args.warmup, args.device)
             report['groups'][group] = rows
             for r in rows:

@@ -10,12 +10,21 @@ kernel sum, which contradicts Eq. 4 and the text ("element-wise multiplying A,
 B before and after the static convolution"); we follow Eq. 4, B is taken at the
 output location. The static convolution is an mmcv ``ConvModule`` (conv → norm
 → act); with norm and act off it is exactly Eq. 4.
-"""
-from typing import Optional, Union
 
+Inference (eval mode, no autograd): a BatchNorm after the conv is folded into the conv's
+weights and bias, and the activation and the product with B run in place on the conv's
+fresh output, so that DR1Conv costs one conv plus the two products' passes over memory
+rather than conv, norm, activation and two more allocations (docs/benchmarks.md,
+component costs). Training and anything that needs gradients take the plain path.
+"""
+from typing import Optional, Tuple, Union
+
+import torch
+import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.registry import MODELS
 from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 
 @MODELS.register_module()
@@ -79,10 +88,51 @@ class DR1Conv(nn.Module):
         if self.use_a:
             _check_factor('A', a, x.shape)
             x = x * a
-        y = self.conv(x)
+        if not self.training and not torch.is_grad_enabled() and self._foldable():
+            y = self._folded_conv(x)
+        else:
+            y = self.conv(x)
         if self.use_b:
             _check_factor('B', b, y.shape)
-            y = y * b
+            # in place on a fresh output when nothing records it for backward
+            y = y.mul_(b) if not torch.is_grad_enabled() else y * b
+        return y
+
+    def _foldable(self) -> bool:
+        """conv → (BatchNorm in eval mode) → act, the order the fold assumes."""
+        conv = self.conv
+        return tuple(conv.order) == ('conv', 'norm', 'act') and (
+            not conv.with_norm or isinstance(conv.norm, _BatchNorm)) and \
+            type(conv.conv) is nn.Conv2d and not conv.with_explicit_padding and \
+            not conv.with_spectral_norm
+
+    def folded_weights(self) -> Tuple[Tensor, Optional[Tensor]]:
+        """The conv's weight and bias with the eval-mode BatchNorm folded in.
+
+        Returns:
+            (C_out, C_in, k, k) weight and (C_out,) bias (or None) such that
+            ``conv2d(x, weight, bias) == norm(conv(x))`` with the running statistics.
+        """
+        conv = self.conv.conv
+        if not self.conv.with_norm:
+            return conv.weight, conv.bias
+        norm = self.conv.norm
+        scale = norm.running_var.add(norm.eps).rsqrt()
+        if norm.weight is not None:
+            scale = scale * norm.weight
+        shift = -norm.running_mean * scale
+        if norm.bias is not None:
+            shift = shift + norm.bias
+        if conv.bias is not None:
+            shift = shift + conv.bias * scale
+        return conv.weight * scale[:, None, None, None], shift
+
+    def _folded_conv(self, x: Tensor) -> Tensor:
+        conv = self.conv.conv
+        weight, bias = self.folded_weights()
+        y = F.conv2d(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups)
+        if self.conv.with_activation:
+            y = self.conv.activate(y)
         return y
 
     def extra_repr(self) -> str:

@@ -23,6 +23,12 @@ channel is a global 1×1 filter, so two objects that look alike score alike ever
 and one can take the other's pixels; the box restores the locality that the RoI-based
 instance masks have (docs/benchmarks.md §5).
 
+``position_prior`` (off by default, not in the paper) makes the thing channels
+position-aware in the spirit of CondInst's relative coordinates, with one learned
+scalar: a thing's logit gets ``-γ · d²``, d the distance to its box centre over half the
+box diagonal (GT box in the loss, detected box at inference). Two look-alike things then
+split the pixels between them along the line where their distances are equal.
+
 Output follows MMDetection: ``pred_panoptic_seg.sem_seg`` (1, H, W) holds
 ``label + id * INSTANCE_OFFSET`` for things (ids from 1), the label for stuff
 and ``num_classes`` (VOID) elsewhere.
@@ -30,6 +36,7 @@ and ``num_classes`` (VOID) elsewhere.
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
+import torch.nn.functional as F
 from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
@@ -60,6 +67,9 @@ class DR1PanopticHead(BaseModule):
         things_in_boxes: a thing channel only competes inside its box: the detected
             box at inference, its GT box in the loss (an extension beyond the paper, see
             the module doc).
+        position_prior: thing channels made position-aware (an extension beyond the
+            paper, see the module doc): each thing logit gets ``-γ · d²``, d the distance
+            to its box centre over half the box diagonal, γ ≥ 0 one learned scalar.
         ignore_index: void label of ``gt_sem_seg``.
         loss_panoptic: the per-pixel loss over stuff + thing channels.
         init_cfg: MMEngine init config.
@@ -74,6 +84,7 @@ class DR1PanopticHead(BaseModule):
                  overlap_thr: float = 0.5,
                  stuff_area_limit: int = 4096,
                  things_in_boxes: bool = False,
+                 position_prior: bool = False,
                  ignore_index: int = 255,
                  loss_panoptic: ConfigType = dict(
                      type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
@@ -90,6 +101,8 @@ class DR1PanopticHead(BaseModule):
         self.things_in_boxes = things_in_boxes
         self.ignore_index = ignore_index
         self.conv_stuff = nn.Conv2d(in_channels, num_stuff_classes, 1, bias=False)  # W_stuff
+        # γ = softplus(position_weight), 0.69 at the start
+        self.position_weight = nn.Parameter(torch.zeros(())) if position_prior else None
         self.loss_panoptic = MODELS.build(loss_panoptic)
 
     def forward(self, bases: Tensor, thing_weights: Tensor, boxes: Optional[Tensor] = None,
@@ -99,8 +112,9 @@ class DR1PanopticHead(BaseModule):
         Args:
             bases: (D, H, W) basis F of one image.
             thing_weights: (K, D) dynamic thing columns (embeddings).
-            boxes: (K, 4) box of each thing (``things_in_boxes``): its logits outside
-                the box become a large negative value. None: no confinement.
+            boxes: (K, 4) box of each thing, needed when :attr:`uses_boxes`: with
+                ``position_prior`` the logits fall with the distance to its centre, with
+                ``things_in_boxes`` they become a large negative value outside it.
             scale_factor: (w, h) box -> network input scale.
 
         Returns:
@@ -108,9 +122,21 @@ class DR1PanopticHead(BaseModule):
         """
         stuff = self.conv_stuff(bases[None])[0]
         things = torch.einsum('kd,dhw->khw', thing_weights, bases)
-        if boxes is not None:
-            things = confine_to_boxes(things, boxes, scale_factor, self.basis_stride)
+        if self.uses_boxes:
+            if boxes is None:
+                raise ValueError('DR1PanopticHead with things_in_boxes or position_prior '
+                                 'needs the boxes of the things')
+            if self.position_weight is not None:
+                things = things - F.softplus(self.position_weight) * centre_distances(
+                    boxes, scale_factor, self.basis_stride, things.shape[-2:])
+            if self.things_in_boxes:
+                things = confine_to_boxes(things, boxes, scale_factor, self.basis_stride)
         return torch.cat([stuff, things])
+
+    @property
+    def uses_boxes(self) -> bool:
+        """Whether the thing channels depend on the things' boxes."""
+        return self.things_in_boxes or self.position_weight is not None
 
     # --------------------------------------------------------------------- loss
     def loss(self, bases: Tensor, positives: InstanceList,
@@ -133,7 +159,7 @@ class DR1PanopticHead(BaseModule):
             target = self.get_targets(sample, kept, img_bases.shape[-2:])
             # GT boxes are at the network input size
             boxes = get_box_tensor(sample.gt_instances.bboxes)[kept] \
-                if self.things_in_boxes else None
+                if self.uses_boxes else None
             logits = self(img_bases, weights, boxes)
             per_image.append((logits, target))
         valid = sum(int((t != self.ignore_index).sum()) for _, t in per_image)
@@ -192,7 +218,7 @@ class DR1PanopticHead(BaseModule):
             areas = dets.masks.flatten(1).view(torch.uint8).sum(1, dtype=torch.int32)[keep]
             labels = dets.labels[keep]
             boxes, scale = None, (1.0, 1.0)
-            if self.things_in_boxes:
+            if self.uses_boxes:
                 boxes = dets.bboxes[keep]
                 scale = meta['scale_factor'] if rescale else scale
             logits = self(img_bases, dets.embeddings[keep], boxes, scale)
@@ -255,6 +281,28 @@ def confine_to_boxes(thing_logits: Tensor, bboxes: Tensor,
     # finite, unlike -inf, so that a zero bilinear weight on it gives 0 and not NaN; a
     # quarter of the minimum so that weighted sums of it cannot overflow
     return thing_logits.masked_fill(outside, torch.finfo(thing_logits.dtype).min / 4)
+
+
+def centre_distances(bboxes: Tensor, scale_factor: Union[Sequence[float], Tensor],
+                     stride: int, size: Sequence[int]) -> Tensor:
+    """(K, H, W) squared distance of every basis pixel to each box centre, over the squared
+    half diagonal of the box (1 at the corners).
+
+    Args:
+        bboxes: (K, 4) x1, y1, x2, y2; ``bboxes * scale_factor`` is in input pixels.
+        scale_factor: (w, h) box -> network input scale.
+        stride: basis stride (basis pixel i sits on input pixel ``stride * i``).
+        size: (H, W) of the basis.
+    """
+    scale = torch.as_tensor(scale_factor, dtype=torch.float32, device=bboxes.device)
+    boxes = bboxes.float() * scale.repeat(2) / stride
+    centre_x, centre_y = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+    half_diag2 = (((boxes[:, 2:] - boxes[:, :2]) ** 2).sum(1) / 4).clamp(min=1)
+    xs = torch.arange(size[1], device=boxes.device, dtype=boxes.dtype)
+    ys = torch.arange(size[0], device=boxes.device, dtype=boxes.dtype)
+    dx2 = (xs - centre_x[:, None]) ** 2  # (K, W)
+    dy2 = (ys - centre_y[:, None]) ** 2  # (K, H)
+    return (dy2[:, :, None] + dx2[:, None, :]) / half_diag2[:, None, None]
 
 
 def covered_things(channels: Tensor, thing_areas: Tensor, num_stuff: int,

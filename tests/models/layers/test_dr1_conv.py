@@ -85,3 +85,25 @@ def test_built_from_the_root_registry_by_any_openmmlab_library():
     cfg = dict(type='DR1Conv', in_channels=2, out_channels=3, use_b=False)
     assert isinstance(ROOT_MODELS.build(cfg), DR1Conv)
     assert isinstance(MMDET_MODELS.build(cfg), DR1Conv)  # child registries see the root
+
+
+@pytest.mark.parametrize('norm_cfg, act_cfg, bias', [
+    (dict(type='BN'), dict(type='ReLU'), 'auto'), (dict(type='SyncBN'), None, 'auto'),
+    (dict(type='BN'), dict(type='ReLU'), True), (None, dict(type='ReLU'), True),
+    (dict(type='GN', num_groups=2), dict(type='ReLU'), 'auto')])
+def test_inference_with_folded_norm_equals_the_training_path(norm_cfg, act_cfg, bias):
+    torch.manual_seed(0)
+    layer = DR1Conv(4, 6, 3, stride=2, bias=bias, norm_cfg=norm_cfg, act_cfg=act_cfg)
+    if norm_cfg is not None:  # non-trivial running statistics and affine parameters
+        for name, value in layer.conv.norm.named_parameters():
+            torch.nn.init.normal_(value, 0.5 if name == 'weight' else 0.0, 0.3)
+        if hasattr(layer.conv.norm, 'running_mean'):
+            layer.conv.norm.running_mean.normal_()
+            layer.conv.norm.running_var.uniform_(0.5, 2.0)
+    layer.eval()
+    x, a, b = torch.randn(2, 4, 9, 8), torch.randn(2, 4, 9, 8), torch.randn(2, 6, 5, 4)
+    expected = layer.conv(x * a) * b  # conv -> norm -> act, then B
+    with torch.no_grad():
+        folded = layer(x, a, b)
+    torch.testing.assert_close(folded, expected.detach(), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(layer(x, a, b), expected)  # with autograd: the plain path

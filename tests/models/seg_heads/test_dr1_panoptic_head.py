@@ -1,5 +1,5 @@
 """DR1PanopticHead: Eq. 9 weights, target maps, aligned arg-max, panoptic encoding,
-the optional box confinement of thing channels."""
+the optional box confinement and position prior of thing channels."""
 import numpy as np
 import pytest
 import torch
@@ -11,6 +11,7 @@ from mmengine.structures import InstanceData, PixelData
 from mmdet_dr1mask.models.seg_heads import DR1PanopticHead
 from mmdet_dr1mask.models.seg_heads.aligned_argmax import AlignedArgmax
 from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import (
+    centre_distances,
     confine_to_boxes,
     covered_things,
     encode_panoptic,
@@ -201,3 +202,42 @@ def test_things_in_boxes_confines_thing_channels_to_their_gt_box_in_the_loss():
     torch.testing.assert_close(losses[True], confined / valid.sum())
     losses[True].backward()  # the confinement keeps the graph differentiable
     assert positives[0].embeddings.grad is not None
+
+
+def test_centre_distances_are_one_at_the_box_corners_on_the_basis_grid():
+    # output box x 4..12, y 0..8 at scale 2, stride 4 -> basis box 2..6, 0..4: centre (4, 2)
+    d2 = centre_distances(torch.tensor([[4., 0., 12., 8.]]), (2.0, 2.0), 4, (5, 7))
+    assert d2.shape == (1, 5, 7)
+    assert d2[0, 2, 4] == 0
+    torch.testing.assert_close(d2[0, 0, 2], torch.tensor(1.0))  # corner (2, 0)
+    torch.testing.assert_close(d2[0, 2, 6], torch.tensor(0.5))  # (4 / 2)^2 / 8
+
+
+def test_position_prior_splits_look_alike_things_between_their_centres():
+    """Two things with the same weights score alike everywhere; the prior gives each
+    the pixels nearer its own centre, and its weight learns."""
+    head = DR1PanopticHead(in_channels=2, num_things_classes=T, num_stuff_classes=S,
+                           basis_stride=1, position_prior=True)
+    torch.nn.init.zeros_(head.conv_stuff.weight)
+    bases = torch.ones(2, 6, 12)
+    weights = torch.tensor([[1., 1.], [1., 1.]])
+    boxes = torch.tensor([[0., 0., 4., 6.], [8., 0., 12., 6.]])
+    logits = head(bases, weights, boxes)
+    channels = logits.argmax(0)
+    assert (channels[:, :5] == S).all() and (channels[:, 7:] == S + 1).all()
+    with pytest.raises(ValueError, match='needs the boxes'):
+        head(bases, weights)
+    logits.sum().backward()
+    assert head.position_weight.grad is not None
+
+
+def test_position_prior_is_used_in_the_loss_with_the_gt_boxes():
+    sample = panoptic_sample()
+    sample.gt_instances.bboxes = torch.tensor([[0., 4, 4, 8], [4, 4, 6, 8], [0, 0, 2, 2]])
+    bases = torch.randn(1, 4, 4, 4)
+    positives = [InstanceData(gt_inds=torch.tensor([0]), embeddings=torch.randn(1, 4))]
+    head = DR1PanopticHead(in_channels=4, num_things_classes=T, num_stuff_classes=S,
+                           basis_stride=2, position_prior=True)
+    loss = head.loss(bases, positives, [sample])['loss_panoptic']
+    loss.backward()
+    assert head.position_weight.grad is not None and head.position_weight.grad != 0

@@ -8,7 +8,9 @@
 #      and blendmask_r50_fpn_1x_coco/ with iter_600.pth): the fitted models at their own
 #      thresholds and resize;
 #   4. DR1Conv against a plain conv at D = 32 and 64, PyTorch and ONNX Runtime
-#      (benchmark_components.py --onnxruntime).
+#      (benchmark_components.py --onnxruntime);
+#   5. panoptic DR1Mask 1x against its instance model and two-branch BlendMask panoptic
+#      (PyTorch only for BlendMask: its panoptic graph is not exported).
 #
 #   [FITTED_DIR=DIR] bash benchmarks/onnx_speed.sh OUT_DIR IMAGES [NUM_IMAGES]
 set -euo pipefail
@@ -35,3 +37,9 @@ if [[ -n ${FITTED_DIR:-} ]]; then
 fi
 "$PY" tools/analysis_tools/benchmark_components.py --groups conv-32 conv-64 --repeats 30 \
   --onnxruntime --out "$OUT/dr1conv.json"
+# panoptic over instance and against two-branch BlendMask with today's configs (random
+# weights, forced detections; docs/benchmarks.md 1.2), DR1Mask also under ONNX Runtime
+"${BENCH[@]}" configs/dr1mask/dr1mask_r50_fpn_1x_coco-panoptic.py \
+  --compare configs/dr1mask/dr1mask_r50_fpn_1x_coco.py \
+  configs/blendmask/blendmask_r50_fpn_1x_coco-panoptic.py --same-detections \
+  --out "$OUT/panoptic_1x_r50.json" --markdown "$OUT/panoptic_1x_r50.md"

@@ -14,7 +14,8 @@ def test_every_group_times_its_subjects_against_the_first(tmp_path):
                         '--out', str(out)])
     groups = report['groups']
     assert set(groups) == set(tool.GROUPS)
-    assert [r['name'].split()[0] for r in groups['conv-32']] == ['conv', 'DR1Conv']
+    assert [r['name'].split()[0] for r in groups['conv-32']] == \
+        ['conv', 'DR1Conv', 'DR1Conv', 'conv']  # plain, inference, unfused, plain folded
     assert len(groups['basis']) == 3 and len(groups['blender']) == 4
     for rows in groups.values():
         assert rows[0]['ratio_to_first'] == 1.0
@@ -31,3 +32,11 @@ def test_training_memory_runs_one_step_per_config_in_its_own_process(synthetic_r
     assert row['input_shape'][0] == 2  # batch 2
     assert row['input_shape'][2:] == [800, 1068]  # 96x128 -> 800x1067, padded to 4
     assert row['step_mib'] > 0 and row['loss'] > 0
+
+
+def test_conv_groups_also_time_both_convs_in_onnx_runtime():
+    tool = load_tool('analysis_tools/benchmark_components.py')
+    report = tool.main(['--groups', 'conv-32', '--repeats', '2', '--warmup', '1',
+                        '--size', '64', '96', '--onnxruntime'])
+    names = [r['name'] for r in report['groups']['conv-32']]
+    assert names[-2:] == ['conv 32->32 [onnxruntime]', 'DR1Conv 32->32 [onnxruntime]']

@@ -11,7 +11,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from mmdet.registry import MODELS
+from mmdet.registry import DATASETS, MODELS
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
@@ -21,6 +21,18 @@ from ..support.recipes import inference_pipeline
 
 CPU_PROVIDER = 'CPUExecutionProvider'
 CUDA_PROVIDER = 'CUDAExecutionProvider'
+
+
+def dataset_meta(cfg: Config) -> dict:
+    """Class names and palette of the config's test dataset (what a checkpoint would carry
+    as ``dataset_meta``): the dataset class's ``METAINFO`` updated by the config's
+    ``metainfo``."""
+    dataset = cfg.test_dataloader.dataset
+    while 'dataset' in dataset:  # wrappers (e.g. ConcatDataset, RepeatDataset)
+        dataset = dataset.dataset
+    meta = dict(getattr(DATASETS.get(dataset.type), 'METAINFO', {}))
+    meta.update(dataset.get('metainfo') or {})
+    return meta
 
 
 def default_providers() -> List[str]:
@@ -88,6 +100,7 @@ class OnnxRuntimeSegmentor:
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.pipeline = inference_pipeline(cfg, resize)
         self.preprocessor = MODELS.build(cfg.model.data_preprocessor)
+        self.dataset_meta = dataset_meta(cfg)
 
     def prepare(self, img_path: str, img_id: int = 0) -> dict:
         """One image through the test pipeline (what the benchmark caches)."""

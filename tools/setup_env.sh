@@ -76,15 +76,14 @@ say "installing mmdet, mmengine, runtime and test requirements"
 # openmim 0.3.9 declares `opendatalab` (via openxlab it pins setuptools~=60.2 and breaks
 # torch >= 2.6's requirement); mim never imports it, so install openmim without it.
 "${PIP[@]}" install --no-deps openmim==0.3.9
+# Earlier set-ups linked the checkout into site-packages for mim; remove such a link, so
+# that this environment is the one a fresh set-up makes (the editable install below).
+site=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+if [ -L "$site/mmdet_dr1mask" ]; then
+  rm "$site/mmdet_dr1mask"
+fi
 say "installing mmdet_dr1mask in editable mode"
 "${PIP[@]}" install --no-deps --no-build-isolation -e .
-
-# `mim train/test mmdet_dr1mask` looks for <site-packages>/mmdet_dr1mask/.mim; PEP 660
-# editable installs keep the package in the checkout, so link it there.
-site=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-if [ ! -e "$site/mmdet_dr1mask" ] || [ -L "$site/mmdet_dr1mask" ]; then
-  ln -sfn "$PWD/mmdet_dr1mask" "$site/mmdet_dr1mask"
-fi
 
 PYTHONWARNINGS=ignore "$PY" -c 'import torch, mmcv._ext, mmdet, mmengine, mim, mmdet_dr1mask'
 echo "$fingerprint" > "$STAMP"

@@ -1,0 +1,42 @@
+"""The sdist and the wheel built from it (what ``python -m build`` and a PyPI install do)
+carry the configs and tools that mim and users look for."""
+import glob
+import os.path as osp
+import sys
+import tarfile
+import zipfile
+
+from conftest import REPO_ROOT, run_checked
+
+
+def repo_files(folder: str, pattern: str) -> set:
+    """Files matching ``pattern`` under ``folder`` of the checkout, relative to the root."""
+    return {osp.relpath(path, REPO_ROOT)
+            for path in glob.glob(osp.join(REPO_ROOT, folder, '**', pattern), recursive=True)}
+
+
+def test_sdist_holds_configs_tools_and_requirements(installed_wheel):
+    with tarfile.open(installed_wheel['sdist']) as sdist:
+        names = {name.split('/', 1)[1] for name in sdist.getnames() if '/' in name}
+    expected = (repo_files('configs', '*.py') | repo_files('configs', '*.yml')
+                | repo_files('tools', '*.py') | repo_files('tools', '*.sh')
+                | repo_files('requirements', '*.txt'))
+    assert expected <= names, sorted(expected - names)
+    assert {'setup.py', 'setup.cfg', 'pyproject.toml', 'MANIFEST.in'} <= names
+    assert not [name for name in names if '__pycache__' in name]
+
+
+def test_wheel_built_from_the_sdist_ships_configs_and_tools_in_mim(installed_wheel):
+    with zipfile.ZipFile(installed_wheel['wheel']) as wheel:
+        names = set(wheel.namelist())
+    mim = 'mmdet_dr1mask/.mim/'
+    shipped = {mim + path for path in repo_files('configs', '*.py') | repo_files('tools', '*.py')}
+    assert shipped <= names, sorted(shipped - names)
+    assert 'mmdet_dr1mask/support/checkpoint.py' in names
+    assert not [name for name in names if '__pycache__' in name or name.endswith('.pyc')]
+
+
+def test_installed_wheel_is_imported_from_its_target(installed_wheel, tmp_path):
+    out = run_checked([sys.executable, '-c', 'import mmdet_dr1mask; print(mmdet_dr1mask.__file__)'],
+                      env=installed_wheel['env'], cwd=str(tmp_path))
+    assert out.strip().startswith(installed_wheel['target'])

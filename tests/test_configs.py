@@ -379,6 +379,12 @@ def test_coco128_config_reads_its_real_data():
 METAFILES = sorted(glob.glob(osp.join(CONFIG_DIR, '*', 'metafile.yml')))
 
 
+def test_model_index_imports_every_metafile():
+    with open(osp.join(REPO_ROOT, 'model-index.yml')) as f:
+        imports = yaml.safe_load(f)['Import']
+    assert sorted(osp.join(REPO_ROOT, path) for path in imports) == METAFILES
+
+
 def test_metafiles_point_at_existing_configs_and_claim_no_results():
     assert [osp.basename(osp.dirname(m)) for m in METAFILES] == [
         'blendmask', 'dr1mask', 'knet']

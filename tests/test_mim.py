@@ -1,13 +1,16 @@
-"""OpenMMLab's mim with this package: ``mim train/test mmdet_dr1mask CONFIG`` on the
-installed wheel (mim looks for ``mmdet_dr1mask/.mim`` beside the package metadata, which
-an editable install leaves in the checkout), and ``mim train mmdet <our config file>``
-(MMDetection's own train.py, loading the package through ``custom_imports``)."""
+"""OpenMMLab's mim with this package: ``mim search``, ``mim list`` and
+``mim train/test mmdet_dr1mask CONFIG`` on the installed wheel (mim looks for
+``mmdet_dr1mask/.mim`` beside the package metadata, which an editable install leaves in
+the checkout), and ``mim train mmdet <our config file>`` (MMDetection's own train.py,
+loading the package through ``custom_imports``)."""
+import json
 import os
 import os.path as osp
 import pickle
 import sys
 
 import pytest
+import yaml
 from conftest import REPO_ROOT, TINY_CONFIG, TINY_MODEL_CONFIGS, run_checked
 from mmengine.config import Config
 
@@ -15,6 +18,25 @@ from mmdet_dr1mask.support import retarget_data_root, shorten_schedule
 
 MIM = osp.join(osp.dirname(sys.executable), 'mim')
 pytestmark = pytest.mark.skipif(not osp.isfile(MIM), reason='openmim is not installed')
+
+
+def test_mim_search_finds_the_dr1mask_configs(installed_wheel, tmp_path):
+    found = str(tmp_path / 'found.json')
+    run_checked([MIM, 'search', 'mmdet_dr1mask', '--model', 'dr1mask', '--json', found],
+                cwd=str(tmp_path), env=installed_wheel['env'])
+    with open(found) as f:
+        configs = json.load(f)['config']  # {config id: config path}, one per model
+    with open(osp.join(REPO_ROOT, 'configs', 'dr1mask', 'metafile.yml')) as f:
+        models = yaml.safe_load(f)['Models']
+    assert set(configs) == {model['Name'] for model in models}
+    packaged = osp.join(installed_wheel['target'], 'mmdet_dr1mask', '.mim')
+    for path in configs.values():
+        assert osp.isfile(osp.join(packaged, path)), path
+
+
+def test_mim_list_shows_the_package(installed_wheel, tmp_path):
+    out = run_checked([MIM, 'list'], cwd=str(tmp_path), env=installed_wheel['env'])
+    assert any(line.split()[:2] == ['mmdet-dr1mask', '0.1.0'] for line in out.splitlines())
 
 
 @pytest.mark.slow

@@ -1,5 +1,5 @@
 """The sdist and the wheel built from it (what ``python -m build`` and a PyPI install do)
-carry the configs and tools that mim and users look for."""
+carry the configs, tools and model index that mim and users look for."""
 import glob
 import os.path as osp
 import sys
@@ -15,23 +15,25 @@ def repo_files(folder: str, pattern: str) -> set:
             for path in glob.glob(osp.join(REPO_ROOT, folder, '**', pattern), recursive=True)}
 
 
-def test_sdist_holds_configs_tools_and_requirements(installed_wheel):
+def test_sdist_holds_configs_tools_model_index_and_requirements(installed_wheel):
     with tarfile.open(installed_wheel['sdist']) as sdist:
         names = {name.split('/', 1)[1] for name in sdist.getnames() if '/' in name}
     expected = (repo_files('configs', '*.py') | repo_files('configs', '*.yml')
                 | repo_files('tools', '*.py') | repo_files('tools', '*.sh')
                 | repo_files('requirements', '*.txt'))
     assert expected <= names, sorted(expected - names)
-    assert {'setup.py', 'setup.cfg', 'pyproject.toml', 'MANIFEST.in'} <= names
+    assert {'setup.py', 'setup.cfg', 'pyproject.toml', 'MANIFEST.in', 'model-index.yml'} <= names
     assert not [name for name in names if '__pycache__' in name]
 
 
-def test_wheel_built_from_the_sdist_ships_configs_and_tools_in_mim(installed_wheel):
+def test_wheel_built_from_the_sdist_ships_configs_tools_and_model_index_in_mim(
+        installed_wheel):
     with zipfile.ZipFile(installed_wheel['wheel']) as wheel:
         names = set(wheel.namelist())
     mim = 'mmdet_dr1mask/.mim/'
     shipped = {mim + path for path in repo_files('configs', '*.py') | repo_files('tools', '*.py')}
     assert shipped <= names, sorted(shipped - names)
+    assert mim + 'model-index.yml' in names
     assert 'mmdet_dr1mask/support/checkpoint.py' in names
     assert not [name for name in names if '__pycache__' in name or name.endswith('.pyc')]
 

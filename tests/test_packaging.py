@@ -1,5 +1,6 @@
 """The sdist and the wheel built from it (what ``python -m build`` and a PyPI install do)
 carry the configs, tools and model index that mim and users look for."""
+import email
 import glob
 import os.path as osp
 import sys
@@ -36,6 +37,25 @@ def test_wheel_built_from_the_sdist_ships_configs_tools_and_model_index_in_mim(
     assert mim + 'model-index.yml' in names
     assert 'mmdet_dr1mask/support/checkpoint.py' in names
     assert not [name for name in names if '__pycache__' in name or name.endswith('.pyc')]
+
+
+def test_wheel_leaves_torch_to_the_user(installed_wheel):
+    """As MMDetection, no torch requirement: pip must not replace a user's CUDA torch."""
+    with zipfile.ZipFile(installed_wheel['wheel']) as wheel:
+        metadata = next(n for n in wheel.namelist() if n.endswith('.dist-info/METADATA'))
+        requires = email.message_from_bytes(wheel.read(metadata)).get_all('Requires-Dist')
+    names = [req.split(';')[0].split('<')[0].split('>')[0].split('=')[0].strip()
+             for req in requires]
+    assert 'torch' not in names, requires
+    assert {'mmcv', 'mmdet', 'mmengine'} <= set(names)
+
+
+def test_requirement_files_leave_torch_to_the_user():
+    """tools/setup_env.sh installs these with pip after keeping the torch it found."""
+    for path in glob.glob(osp.join(REPO_ROOT, 'requirements', '*.txt')):
+        with open(path) as f:
+            lines = [line.split('#')[0].strip() for line in f]
+        assert not [line for line in lines if line.startswith('torch')], path
 
 
 def test_installed_wheel_is_imported_from_its_target(installed_wheel, tmp_path):

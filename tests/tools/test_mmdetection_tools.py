@@ -1,0 +1,52 @@
+"""MMDetection's own tools (the scripts mim ships in ``mmdet/.mim/tools``) run on this
+project's configs and on the checkpoints its configs write, each in a fresh process that
+imports only what the tool imports."""
+import glob
+import os
+import os.path as osp
+import pickle
+import sys
+
+import mmdet
+import pytest
+from conftest import REPO_ROOT, TINY_MODEL_CONFIGS, load_tool, run_checked
+
+MMDET_TOOLS = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools')
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not osp.isdir(MMDET_TOOLS), reason=f'{MMDET_TOOLS} absent'),
+]
+
+
+def run_mmdet_tool(script: str, *args: str, cwd: str) -> str:
+    """``python <mmdet>/.mim/tools/<script> args`` in ``cwd``; its output."""
+    return run_checked([sys.executable, osp.join(MMDET_TOOLS, script), *args], cwd=cwd,
+                       env=dict(os.environ, PYTHONWARNINGS='ignore'))
+
+
+@pytest.fixture(scope='module')
+def trained(synthetic_root, tmp_path_factory) -> dict:
+    """The tiny DR1Mask trained 2 iterations on the synthetic data by ``tools/train.py``,
+    and its predictions on the 3 val images from ``tools/test.py --out``."""
+    work_dir = str(tmp_path_factory.mktemp('tiny_dr1mask'))
+    config = osp.join(REPO_ROOT, TINY_MODEL_CONFIGS['DR1Mask'])
+    load_tool('train.py').main([config, '--work-dir', work_dir, '--data-root', synthetic_root,
+                                '--iters', '2', '--cfg-options',
+                                f'visualizer.name=mmdet_tools_{osp.basename(work_dir)}'])
+    checkpoint = osp.join(work_dir, 'iter_2.pth')
+    results = osp.join(work_dir, 'results.pkl')
+    load_tool('test.py').main([config, checkpoint, '--data-root', synthetic_root,
+                               '--work-dir', osp.join(work_dir, 'test'), '--out', results])
+    return dict(config=osp.join(work_dir, osp.basename(config)), checkpoint=checkpoint,
+                results=results)
+
+
+def test_analyze_results_draws_the_best_and_worst_predictions(trained, tmp_path):
+    show_dir = str(tmp_path / 'analysis')
+    run_mmdet_tool('analysis_tools/analyze_results.py', trained['config'], trained['results'],
+                   show_dir, '--topk', '1', cwd=str(tmp_path))
+    with open(trained['results'], 'rb') as f:
+        names = {osp.basename(r['img_path']) for r in pickle.load(f)}
+    for folder in ('good', 'bad'):
+        drawn = glob.glob(osp.join(show_dir, folder, '*'))
+        assert len(drawn) == 1 and osp.basename(drawn[0]).split('_')[0] + '.jpg' in names

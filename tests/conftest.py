@@ -19,6 +19,12 @@ from mmdet_dr1mask.support import SyntheticConfig, generate_split, retarget_data
 TESTS_DIR = osp.dirname(osp.abspath(__file__))
 REPO_ROOT = osp.dirname(TESTS_DIR)
 TINY_CONFIG = osp.join(TESTS_DIR, 'data', 'configs', 'condinst_r18_tiny_synthetic.py')
+# coco128-seg (128 real COCO photos): where the README puts it, else the copy shared beside
+# the checkout; tests that need it skip where neither exists
+COCO128_SEG = next(
+    (path for path in (osp.join(REPO_ROOT, 'data', 'coco128-seg'),
+                       osp.join(REPO_ROOT, '..', 'shared', 'data', 'coco128-seg'))
+     if osp.isdir(path)), osp.join(REPO_ROOT, 'data', 'coco128-seg'))
 # the shipped tiny synthetic configs, by the model the tests call them
 TINY_MODEL_CONFIGS = {
     'DR1Mask': 'configs/dr1mask/dr1mask_r18_fpn_tiny_synthetic.py',

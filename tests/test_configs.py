@@ -15,13 +15,14 @@ import shlex
 import pytest
 import torch
 import yaml
-from conftest import REPO_ROOT
+from conftest import COCO128_SEG, REPO_ROOT
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS, MODELS
 from mmdet.utils import register_all_modules
 from mmengine.config import Config, DictAction
 
 import mmdet_dr1mask  # noqa: F401  (registers the modules)
+from mmdet_dr1mask.support import retarget_data_root
 
 register_all_modules()
 
@@ -351,26 +352,38 @@ def test_custom_coco_command_line_in_its_header_is_complete():
         assert cfg[key].ann_file == 'data/pets/' + cfg.val_ann_file
 
 
+# ------------------------------------------------------------------ data paths
+@pytest.mark.parametrize('rel_path', CONFIGS)
+def test_config_data_lies_inside_the_repository(rel_path):
+    """Data paths are relative to the repository root and stay below it (data/...)."""
+    cfg = load(rel_path)
+    paths = [cfg[key].dataset.get('data_root') or '' for key in
+             ('train_dataloader', 'val_dataloader', 'test_dataloader') if cfg.get(key)]
+    for key in ('val_evaluator', 'test_evaluator'):
+        evaluators = cfg.get(key) or []
+        for evaluator in evaluators if isinstance(evaluators, list) else [evaluators]:
+            paths += [evaluator.get(field) or '' for field in ('ann_file', 'seg_prefix')]
+    outside = [p for p in paths if osp.isabs(p) or osp.normpath(p).startswith('..')]
+    assert not outside
+
+
 # ----------------------------------------------------------------- coco128-seg
 COCO128 = 'dr1mask/dr1mask_r50_fpn_coco128-seg.py'
 
 
-@pytest.mark.skipif(
-    not osp.exists(osp.join(REPO_ROOT, load(COCO128).val_evaluator.ann_file)),
-    reason='coco128-seg is not at ../shared/data/coco128-seg')
+@pytest.mark.skipif(not osp.isfile(osp.join(COCO128_SEG, 'instances_coco128seg.json')),
+                    reason=f'coco128-seg is not at {COCO128_SEG}')
 def test_coco128_config_reads_its_real_data():
-    cfg = load(COCO128)
+    assert load(COCO128).train_dataloader.dataset.data_root == 'data/coco128-seg/'
+    cfg = retarget_data_root(load(COCO128), COCO128_SEG)  # wherever the photos are here
     for key in ('train_dataloader', 'val_dataloader'):
-        dataset_cfg = copy.deepcopy(cfg[key].dataset)
-        dataset_cfg.data_root = osp.join(REPO_ROOT, dataset_cfg.data_root)
-        dataset = DATASETS.build(dataset_cfg)
+        dataset = DATASETS.build(copy.deepcopy(cfg[key].dataset))
         assert dataset.metainfo['classes'] == CocoDataset.METAINFO['classes']
         assert 0 < len(dataset) <= 128
     assert len(dataset) == 128  # validation keeps the images without objects
-    sample = DATASETS.build(dict(  # the train pipeline on the first training image
-        cfg.train_dataloader.dataset,
-        data_root=osp.join(REPO_ROOT, cfg.train_dataloader.dataset.data_root)))[0]
+    sample = DATASETS.build(cfg.train_dataloader.dataset)[0]  # the train pipeline, 1st image
     assert len(sample['data_samples'].gt_instances.masks) > 0
+    assert osp.isfile(cfg.val_evaluator.ann_file)
     assert cfg.train_cfg.max_iters == cfg.param_scheduler[1]['end']
     assert cfg.param_scheduler[1]['milestones'][-1] < cfg.train_cfg.max_iters
 

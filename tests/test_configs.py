@@ -20,6 +20,7 @@ from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS, MODELS
 from mmdet.utils import register_all_modules
 from mmengine.config import Config, DictAction
+from mmengine.dataset import pseudo_collate
 
 import mmdet_dr1mask  # noqa: F401  (registers the modules)
 from mmdet_dr1mask.support import retarget_data_root
@@ -101,7 +102,9 @@ def test_config_loads_and_builds(rel_path):
             assert model.semantic_head.conv_seg.in_channels == d
     if cfg.model.get('panoptic_head') and cfg.model.type == 'DR1Mask':
         assert model.panoptic_head.in_channels == d
-        assert model.panoptic_head.num_stuff_classes == (4 if 'synthetic' in rel_path else 53)
+        stuff = len(cfg.stuff_classes) if 'stuff_classes' in cfg else (  # the template's
+            4 if 'synthetic' in rel_path else 53)
+        assert model.panoptic_head.num_stuff_classes == stuff
     if cfg.model.get('panoptic_head') and cfg.model.type == 'BlendMask':  # two branches
         assert type(model.panoptic_head).__name__ == 'PanopticFPNHead'
         assert model.panoptic_fusion_head.test_cfg.mask_overlap == 0.4
@@ -350,6 +353,58 @@ def test_custom_coco_command_line_in_its_header_is_complete():
         assert cfg[key].dataset.data_root == 'data/pets/'
     for key in ('val_evaluator', 'test_evaluator'):
         assert cfg[key].ann_file == 'data/pets/' + cfg.val_ann_file
+
+
+# ---------------------------------------------------------- custom coco panoptic
+CUSTOM_PANOPTIC = 'dr1mask/dr1mask_r50_fpn_1x_custom-coco-panoptic.py'
+
+
+def edited_custom_panoptic(tmp_path, **lines: str) -> Config:
+    """The panoptic template with its ``name = ...`` lines replaced by ``lines``."""
+    with open(osp.join(CONFIG_DIR, CUSTOM_PANOPTIC)) as f:
+        text = f.read()
+    for name, value in lines.items():
+        text, count = re.subn(rf'^{name} = .*$', f'{name} = {value}', text, flags=re.MULTILINE)
+        assert count == 1, name
+    text = text.replace("'./dr1mask_r50_fpn_1x_coco-panoptic.py'",
+                        repr(osp.join(CONFIG_DIR, PAN_ONE_X)))
+    edited = tmp_path / 'custom_panoptic.py'
+    edited.write_text(text)
+    return Config.fromfile(str(edited))
+
+
+def test_custom_panoptic_num_classes_follow_thing_and_stuff_classes(tmp_path):
+    cfg = edited_custom_panoptic(tmp_path, thing_classes="('cat', 'dog', 'bird')",
+                                 stuff_classes="('sky', 'grass')")
+    assert cfg.model.bbox_head.num_classes == 3
+    assert cfg.model.panoptic_head.num_things_classes == 3
+    assert cfg.model.panoptic_head.num_stuff_classes == 2
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        metainfo = cfg[key].dataset.metainfo
+        assert tuple(metainfo.classes) == ('cat', 'dog', 'bird', 'sky', 'grass')
+        assert tuple(metainfo.thing_classes) == ('cat', 'dog', 'bird')
+        assert tuple(metainfo.stuff_classes) == ('sky', 'grass')
+    panoptic, instances = cfg.val_evaluator
+    assert panoptic.ann_file == cfg.data_root + cfg.val_ann_file
+    assert panoptic.seg_prefix == cfg.data_root + cfg.val_seg_prefix
+    assert instances.ann_file == cfg.data_root + cfg.val_instances_ann_file
+    assert [e.type for e in edited_custom_panoptic(
+        tmp_path, val_instances_ann_file='None').val_evaluator] == ['CocoPanopticMetric']
+
+
+def test_custom_panoptic_template_trains_a_step_on_a_panoptic_dataset(synthetic_root,
+                                                                       tmp_path):
+    """Filled in for the synthetic panoptic data, the template's model and loss run."""
+    cfg = edited_custom_panoptic(
+        tmp_path, data_root=repr(synthetic_root.rstrip('/') + '/'),
+        thing_classes=repr(SYNTHETIC_PANOPTIC_METAINFO.thing_classes),
+        stuff_classes=repr(SYNTHETIC_PANOPTIC_METAINFO.stuff_classes),
+        train_img_prefix="'train/'", val_img_prefix="'val/'")
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    model = MODELS.build(cfg.model)
+    batch = model.data_preprocessor(pseudo_collate([dataset[0], dataset[1]]), training=True)
+    losses = model(**batch, mode='loss')
+    assert torch.isfinite(sum(v for k, v in losses.items() if 'loss' in k))
 
 
 # ------------------------------------------------------------------ data paths

@@ -407,6 +407,19 @@ def test_custom_panoptic_template_trains_a_step_on_a_panoptic_dataset(synthetic_
     assert torch.isfinite(sum(v for k, v in losses.items() if 'loss' in k))
 
 
+# ------------------------------------------------------------------ inheritance
+def test_package_scoped_base_is_refused_by_mmengine_and_a_path_works(tmp_path):
+    """README: `_base_ = 'mmdet_dr1mask::...'` is not supported; inherit by path."""
+    scoped = tmp_path / 'scoped.py'
+    scoped.write_text("_base_ = 'mmdet_dr1mask::dr1mask/dr1mask_r50_fpn_1x_coco.py'\n")
+    with pytest.raises(AssertionError, match='does not support to load mmdet_dr1mask config'):
+        Config.fromfile(str(scoped))
+    mine = tmp_path / 'mine.py'
+    mine.write_text(f'_base_ = {osp.relpath(osp.join(CONFIG_DIR, ONE_X), tmp_path)!r}\n')
+    cfg = Config.fromfile(str(mine))
+    assert cfg.model.type == 'DR1Mask' and cfg.custom_imports.imports == ['mmdet_dr1mask']
+
+
 # ------------------------------------------------------------------ data paths
 @pytest.mark.parametrize('rel_path', CONFIGS)
 def test_config_data_lies_inside_the_repository(rel_path):

@@ -11,7 +11,10 @@ import time
 
 import mmdet
 import pytest
-from conftest import REPO_ROOT, TINY_MODEL_CONFIGS, load_tool, run_checked
+from conftest import REPO_ROOT, TINY_MODEL_CONFIGS, run_checked
+from mmengine.config import Config
+
+from mmdet_dr1mask.support import retarget_data_root, shorten_schedule
 
 MMDET_TOOLS = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools')
 pytestmark = [
@@ -28,19 +31,32 @@ def run_mmdet_tool(script: str, *args: str, cwd: str) -> str:
 
 @pytest.fixture(scope='module')
 def trained(synthetic_root, tmp_path_factory) -> dict:
-    """The tiny DR1Mask trained 2 iterations on the synthetic data by ``tools/train.py``,
-    and its predictions on the 3 val images from ``tools/test.py --out``."""
+    """The tiny DR1Mask, aimed at the synthetic data, shortened to 2 iterations and given
+    the README's TensorBoard backend and progress bar, trained by MMDetection's train.py;
+    and its predictions on the 3 val images from MMDetection's test.py ``--out``."""
     work_dir = str(tmp_path_factory.mktemp('tiny_dr1mask'))
-    config = osp.join(REPO_ROOT, TINY_MODEL_CONFIGS['DR1Mask'])
-    load_tool('train.py').main([config, '--work-dir', work_dir, '--data-root', synthetic_root,
-                                '--iters', '2', '--cfg-options',
-                                f'visualizer.name=mmdet_tools_{osp.basename(work_dir)}'])
+    cfg = shorten_schedule(retarget_data_root(
+        Config.fromfile(osp.join(REPO_ROOT, TINY_MODEL_CONFIGS['DR1Mask'])), synthetic_root), 2)
+    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend'),
+                                   dict(type='TensorboardVisBackend')]
+    cfg.custom_hooks = [dict(type='ProgressBarHook')]
+    config = osp.join(work_dir, 'tiny_dr1mask.py')
+    cfg.dump(config)
+    train_log = run_mmdet_tool('train.py', config, '--work-dir', work_dir, cwd=work_dir)
     checkpoint = osp.join(work_dir, 'iter_2.pth')
     results = osp.join(work_dir, 'results.pkl')
-    load_tool('test.py').main([config, checkpoint, '--data-root', synthetic_root,
-                               '--work-dir', osp.join(work_dir, 'test'), '--out', results])
-    return dict(config=osp.join(work_dir, osp.basename(config)), checkpoint=checkpoint,
-                results=results)
+    run_mmdet_tool('test.py', config, checkpoint, '--work-dir', osp.join(work_dir, 'test'),
+                   '--out', results, cwd=work_dir)
+    return dict(config=config, checkpoint=checkpoint, results=results, work_dir=work_dir,
+                train_log=train_log)
+
+
+def test_config_alone_adds_tensorboard_and_the_progress_bar(trained):
+    """MMDetection's train.py knows nothing of them: the config's vis_backends and
+    custom_hooks do it (README, "Logging")."""
+    assert glob.glob(osp.join(trained['work_dir'], '*', 'vis_data', 'events.out.tfevents.*'))
+    assert glob.glob(osp.join(trained['work_dir'], '*', 'vis_data', 'scalars.json'))
+    assert 'train: 100%' in trained['train_log'] and '2/2' in trained['train_log']
 
 
 def test_analyze_results_draws_the_best_and_worst_predictions(trained, tmp_path):

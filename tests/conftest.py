@@ -1,9 +1,14 @@
 """Shared fixtures and builders: a small synthetic dataset, the tiny configs that train on
-it and the models they describe."""
+it and the models they describe, and the package built and installed as a wheel."""
 import copy
+import glob
 import importlib.util
+import os
 import os.path as osp
+import subprocess
+import sys
 from types import ModuleType
+from typing import List
 
 import pytest
 import torch
@@ -14,6 +19,12 @@ from mmdet_dr1mask.support import SyntheticConfig, generate_split, retarget_data
 TESTS_DIR = osp.dirname(osp.abspath(__file__))
 REPO_ROOT = osp.dirname(TESTS_DIR)
 TINY_CONFIG = osp.join(TESTS_DIR, 'data', 'configs', 'condinst_r18_tiny_synthetic.py')
+# coco128-seg (128 real COCO photos): where the README puts it, else the copy shared beside
+# the checkout; tests that need it skip where neither exists
+COCO128_SEG = next(
+    (path for path in (osp.join(REPO_ROOT, 'data', 'coco128-seg'),
+                       osp.join(REPO_ROOT, '..', 'shared', 'data', 'coco128-seg'))
+     if osp.isdir(path)), osp.join(REPO_ROOT, 'data', 'coco128-seg'))
 # the shipped tiny synthetic configs, by the model the tests call them
 TINY_MODEL_CONFIGS = {
     'DR1Mask': 'configs/dr1mask/dr1mask_r18_fpn_tiny_synthetic.py',
@@ -42,6 +53,38 @@ def synthetic_root(tmp_path_factory) -> str:
     generate_split(root, 'train', 8, seed=0, cfg=cfg)
     generate_split(root, 'val', 3, seed=0, cfg=cfg)
     return root
+
+
+def run_checked(command: List[str], **kwargs) -> str:
+    """Run ``command``; its stdout and stderr, or a failed assert showing their ends."""
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=600, **kwargs)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope='session')
+def installed_wheel(tmp_path_factory) -> dict:
+    """The package as pip installs it from PyPI: the sdist of this checkout, the wheel
+    built from that sdist (``python -m build``), installed with ``pip install --target``
+    into a fresh folder, written once per run.
+
+    Returns:
+        dict: ``sdist`` and ``wheel`` (file paths), ``target`` (the install folder) and
+        ``env`` (``os.environ`` with ``target`` first on ``PYTHONPATH``, so that a
+        subprocess imports, and mim finds, the installed copy rather than the checkout).
+    """
+    pytest.importorskip('build', reason='`python -m build` is not installed '
+                        '(requirements/tests.txt)')
+    dist, target = tmp_path_factory.mktemp('dist'), tmp_path_factory.mktemp('site')
+    # --no-isolation: built with this environment's setuptools and wheel, offline
+    run_checked([sys.executable, '-m', 'build', '--no-isolation', '--outdir', str(dist),
+                 REPO_ROOT])
+    (sdist, ), (wheel, ) = glob.glob(str(dist / '*.tar.gz')), glob.glob(str(dist / '*.whl'))
+    run_checked([sys.executable, '-m', 'pip', 'install', '--no-deps', '--no-index',
+                 '--target', str(target), wheel])
+    env = dict(os.environ, PYTHONWARNINGS='ignore', PYTHONPATH=os.pathsep.join(
+        p for p in (str(target), os.environ.get('PYTHONPATH')) if p))
+    return dict(sdist=sdist, wheel=wheel, target=str(target), env=env)
 
 
 @pytest.fixture

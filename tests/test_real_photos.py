@@ -3,8 +3,9 @@
 
 The guard of docs/benchmarks.md's real-photo fit benchmark, small enough for the suite: a
 wrong mask alignment, label mapping, target assignment or loss scaling stops the loss from
-falling or the masks from matching. Skips where ``../shared/data/coco128-seg`` or the
-converted backbone are absent (a user's checkout; ``make backbone`` makes the latter).
+falling or the masks from matching. Skips where coco128-seg (``data/coco128-seg`` or
+``../shared/data/coco128-seg``) or the converted backbone are absent (``make backbone``
+makes the latter).
 """
 import json
 import os.path as osp
@@ -12,11 +13,11 @@ from argparse import Namespace
 from statistics import mean
 
 import pytest
-from conftest import REPO_ROOT, load_tool
+from conftest import COCO128_SEG, REPO_ROOT, load_tool
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-DATA = osp.join(REPO_ROOT, '..', 'shared', 'data', 'coco128-seg')
+DATA = COCO128_SEG
 ANN = osp.join(DATA, 'instances_coco128seg.json')
 BACKBONE = osp.join(REPO_ROOT, 'checkpoints', 'resnet50_caffe_imagenet-tfjs.pth')
 PHOTOS = (34, 42)  # a zebra; a dog: one large object each, two COCO categories

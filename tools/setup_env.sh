@@ -7,10 +7,15 @@
 #   PYTHON        interpreter that creates it (default python3)
 #   TORCH_SPEC    pip spec used when no torch is importable in $VENV
 #                 (default torch==2.13.0, the CPU build; a CUDA user installs their own
-#                 torch into $VENV first, or sets e.g. TORCH_SPEC="torch==2.5.1 --index-url ...")
-#   MMCV_SPEC     mmcv source release built when no usable mmcv is importable (mmcv==2.1.0)
+#                 torch into $VENV first, or sets e.g. TORCH_SPEC="torch==2.1.2 --index-url ...")
+#   MMCV_SPEC     mmcv release installed when no usable mmcv is importable (mmcv==2.1.0):
+#                 OpenMMLab's prebuilt wheel for the torch/CUDA at hand where there is one
+#                 (as `mim install`), else compiled from source
+#   MMCV_BASE_URL where OpenMMLab's mmcv wheels are (mim's variable; https://download.openmmlab.com)
 #   MAX_JOBS      parallel compile jobs for mmcv (default: number of cores)
 #   FORCE_CUDA=1  build mmcv's CUDA ops even where no GPU is visible (needs nvcc)
+# A torch and an mmcv already in $VENV (or in an existing environment given as VENV) are
+# kept: no requirement here names torch, so pip never replaces a CUDA build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +51,12 @@ else
 fi
 
 "${PIP[@]}" install -r requirements/build.txt 'numpy<2'
+# openmim 0.3.9 declares `opendatalab` (via openxlab it pins setuptools~=60.2 and breaks
+# torch >= 2.6's requirement); mim never imports it, so install openmim without it, with
+# its real imports (requirements/optional.txt). mim is needed below: its link to
+# OpenMMLab's mmcv wheels.
+"${PIP[@]}" install -r requirements/optional.txt
+"${PIP[@]}" install --no-deps openmim==0.3.9
 
 mmcv_ok() {
   "$PY" - <<'PY' 2>/dev/null
@@ -57,34 +68,37 @@ PY
 if mmcv_ok; then
   say "keeping the installed mmcv $("$PY" -c 'import mmcv; print(mmcv.__version__)') (compiled ops present)"
 else
-  say "building $MMCV_SPEC with its compiled ops from source: this takes about 15 minutes on"
-  say "2 cores (pip caches the wheel, so later set-ups with the same torch take seconds)"
+  # What `mim install mmcv` does: look in OpenMMLab's wheels for this torch and CUDA first
+  # (torch 2.0 and 2.1 have mmcv 2.1.0 wheels); pip compiles the source release otherwise.
+  find_link=$(PYTHONWARNINGS=ignore "$PY" -c 'import os
+from mim.commands.install import get_mmcv_full_find_link
+from mim.utils import DEFAULT_MMCV_BASE_URL
+print(get_mmcv_full_find_link(os.environ.get("MMCV_BASE_URL", DEFAULT_MMCV_BASE_URL)))')
+  say "installing $MMCV_SPEC: OpenMMLab's prebuilt wheel for this torch if $find_link"
+  say "lists one, else built with its compiled ops from source: about 15 minutes on 2 cores"
+  say "(pip caches the built wheel, so later set-ups with the same torch take seconds)"
   cache_flag=()
   # pip's wheel cache does not know which torch a cached mmcv was compiled against:
   # reuse it only for the default CPU torch.
   if [ "$("$PY" -c 'import torch; print(torch.__version__)')" != "2.13.0+cpu" ]; then
     cache_flag=(--no-cache-dir)
   fi
-  MAX_JOBS=${MAX_JOBS:-$(nproc)} "${PIP[@]}" install --no-build-isolation "${cache_flag[@]}" "$MMCV_SPEC" \
-    'numpy<2' 'opencv-python<4.11' 'mmengine>=0.10.0,<0.11.0'
-  mmcv_ok || { say "mmcv built but its compiled ops do not import"; exit 1; }
+  MAX_JOBS=${MAX_JOBS:-$(nproc)} "${PIP[@]}" install --no-build-isolation "${cache_flag[@]}" \
+    -f "$find_link" "$MMCV_SPEC" 'numpy<2' 'opencv-python<4.11' 'mmengine>=0.10.0,<0.11.0'
+  mmcv_ok || { say "mmcv installed but its compiled ops do not import"; exit 1; }
 fi
 
 say "installing mmdet, mmengine, runtime, deployment and test requirements"
 "${PIP[@]}" install -r requirements/mminstall.txt -r requirements/runtime.txt \
-  -r requirements/tests.txt -r requirements/optional.txt -r requirements/deploy.txt
-# openmim 0.3.9 declares `opendatalab` (via openxlab it pins setuptools~=60.2 and breaks
-# torch >= 2.6's requirement); mim never imports it, so install openmim without it.
-"${PIP[@]}" install --no-deps openmim==0.3.9
+  -r requirements/tests.txt -r requirements/deploy.txt
+# Earlier set-ups linked the checkout into site-packages for mim; remove such a link, so
+# that this environment is the one a fresh set-up makes (the editable install below).
+site=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+if [ -L "$site/mmdet_dr1mask" ]; then
+  rm "$site/mmdet_dr1mask"
+fi
 say "installing mmdet_dr1mask in editable mode"
 "${PIP[@]}" install --no-deps --no-build-isolation -e .
-
-# `mim train/test mmdet_dr1mask` looks for <site-packages>/mmdet_dr1mask/.mim; PEP 660
-# editable installs keep the package in the checkout, so link it there.
-site=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-if [ ! -e "$site/mmdet_dr1mask" ] || [ -L "$site/mmdet_dr1mask" ]; then
-  ln -sfn "$PWD/mmdet_dr1mask" "$site/mmdet_dr1mask"
-fi
 
 PYTHONWARNINGS=ignore "$PY" -c 'import torch, mmcv._ext, mmdet, mmengine, mim, mmdet_dr1mask'
 echo "$fingerprint" > "$STAMP"

@@ -6,9 +6,12 @@ flags, plus what this project needs and MMDetection's does not do:
   used (``adapt_distributed_to_cpu``);
 * ``--data-root DIR`` evaluates on another data root with the config's layout
   (``mmdet_dr1mask.support.recipes``);
-* a missing checkpoint, an ``--out`` that is not a pickle file and ``--tta`` on a config
-  without ``tta_model``/``tta_pipeline`` are errors naming the file or key before the
-  model is built (MMDetection's asserts or fails later).
+* a missing checkpoint and an ``--out`` that is not a pickle file are errors naming the
+  file before the model is built (MMDetection's asserts or fails later).
+
+MMDetection's ``--tta`` is not offered: its ``DetTTAModel`` merges boxes only and refuses
+predictions with masks, and no test-time augmentation of instance masks or panoptic
+segments is implemented here.
 
 Examples::
 
@@ -24,7 +27,7 @@ from typing import List, Optional
 
 from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -51,7 +54,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='override config settings, key=value (after --data-root)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
-    parser.add_argument('--tta', action='store_true', help='test-time augmentation')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -78,11 +80,6 @@ def build_config(args: argparse.Namespace) -> Config:
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
-    if args.tta:
-        if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
-            raise KeyError(f'--tta needs `tta_model` and `tta_pipeline` in {args.config}')
-        cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
-        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     return cfg
 
 

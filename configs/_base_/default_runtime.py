@@ -7,5 +7,8 @@ default_hooks = dict(
     logger=dict(log_metric_by_epoch=False),
     # Checkpoints carry the random generators' states: a resumed run continues exactly.
     random_state=dict(type='RandomStateHook'),
+    # Checkpoints load with torch.load(weights_only=True) in tools that never import this
+    # package (MMDetection's publish_model.py, image_demo.py with a checkpoint alone).
+    weights_only_checkpoint=dict(type='WeightsOnlyCheckpointHook'),
     # The heads' num_classes must match the dataset's classes (named error otherwise).
     num_classes_check=dict(type='CheckNumClassesHook'))

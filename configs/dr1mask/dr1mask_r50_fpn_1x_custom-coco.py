@@ -6,8 +6,9 @@
 #              json order; categories left out are dropped). num_classes follows below.
 #   *_ann_file, *_img_prefix: relative to data_root.
 # Annotations: a COCO instances json with polygon or RLE masks (iscrowd=1 regions are
-# ignored). The training pipeline keeps polygons (CheckedLoadAnnotations poly2mask=False)
-# and decodes the masks of an image holding an iscrowd=0 RLE object into bitmaps.
+# ignored). The training pipeline keeps polygons (LoadAnnotations poly2mask=False, built
+# by CheckedCocoDataset as CheckedLoadAnnotations) and decodes the masks of an image
+# holding an iscrowd=0 RLE object into bitmaps.
 #
 # The same from the command line: --cfg-options replaces final keys after this file has been
 # evaluated, so nothing is derived there; give every key (this example is checked by

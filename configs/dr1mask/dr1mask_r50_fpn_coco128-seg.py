@@ -1,7 +1,10 @@
 # DR1Mask R-50-FPN on coco128-seg (not a paper table): 128 COCO train2017 photos with their
 # real COCO annotations (80 categories, COCO ids), for a quick real-image run. There is no
 # separate val split: it trains and validates on the same 128 images, so the AP it reports
-# measures fitting, not generalisation. The path is relative to the repository root.
+# measures fitting, not generalisation. The data lives in data/coco128-seg/ of the
+# repository (images/train2017/*.jpg and instances_coco128seg.json, a COCO instances json;
+# the README says where to get them); paths are relative to the repository root, or give
+# another folder of that layout with tools/train.py --data-root DIR.
 #
 # Schedule, sized for 128 images instead of COCO's 118k: 3600 iterations at 4 images per
 # iteration (1 GPU x 4) = 14.4k images seen = 112 epochs, long enough for the heads to fit
@@ -19,7 +22,7 @@ _base_ = './dr1mask_r50_fpn_1x_coco.py'
 model = dict(
     backbone=dict(init_cfg=dict(checkpoint='checkpoints/resnet50_caffe_imagenet-tfjs.pth')))
 
-data_root = '../shared/data/coco128-seg/'
+data_root = 'data/coco128-seg/'
 ann_file = 'instances_coco128seg.json'
 data_prefix = dict(img='images/train2017/')
 

@@ -6,11 +6,11 @@ _base_ = [
     '../_base_/datasets/coco_instance_ms.py',
     '../_base_/schedules/schedule_knet_1x.py',
 ]
-# CheckedLoadAnnotations: RLE objects are trained on as bitmaps, not ignored (see
-# ../_base_/datasets/coco_instance_ms.py).
+# CheckedCocoDataset builds LoadAnnotations as CheckedLoadAnnotations: RLE objects are
+# trained on as bitmaps, not ignored (see ../_base_/datasets/coco_instance_ms.py).
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
-    dict(type='CheckedLoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False),
     dict(type='Resize', scale=(1333, 800), keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')

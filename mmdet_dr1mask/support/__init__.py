@@ -11,7 +11,13 @@ from .checked_loading import (
                               jpeg_is_truncated,
 )
 from .checked_optimizer import CheckedOptimWrapperConstructor
-from .checkpoint import mmengine_checkpoint_globals, register_checkpoint_safe_globals
+from .checkpoint import (
+                              WeightsOnlyCheckpointHook,
+                              from_plain,
+                              mmengine_checkpoint_globals,
+                              register_checkpoint_safe_globals,
+                              to_plain,
+)
 from .finite_losses import FiniteLossesMixin
 from .launch import adapt_distributed_to_cpu
 from .pretrained import load_torchvision_name
@@ -42,8 +48,8 @@ __all__ = [
     'CheckedLoadPanopticAnnotations', 'CheckedOptimWrapperConstructor', 'FiniteLossesMixin',
     'IMAGE_EXTS', 'ProgressBarHook', 'RandomStateHook', 'STUFF_CLASSES',
     'SYNTHETIC_INSTANCE_METAINFO', 'SYNTHETIC_PANOPTIC_METAINFO', 'SyntheticConfig',
-    'THING_CLASSES', 'adapt_distributed_to_cpu', 'generate_image', 'generate_split',
-    'inference_pipeline', 'jpeg_is_truncated', 'list_images', 'load_config',
-    'load_torchvision_name', 'mmengine_checkpoint_globals', 'register_checkpoint_safe_globals',
-    'retarget_data_root', 'shorten_schedule'
+    'THING_CLASSES', 'WeightsOnlyCheckpointHook', 'adapt_distributed_to_cpu', 'from_plain',
+    'generate_image', 'generate_split', 'inference_pipeline', 'jpeg_is_truncated',
+    'list_images', 'load_config', 'load_torchvision_name', 'mmengine_checkpoint_globals',
+    'register_checkpoint_safe_globals', 'retarget_data_root', 'shorten_schedule', 'to_plain'
 ]

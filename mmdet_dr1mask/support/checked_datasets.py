@@ -9,13 +9,23 @@ or annotation id. What MMDetection already handles correctly is left to it:
 zero-area and out-of-image boxes are dropped, polygons with fewer than 3 points
 are dropped by ``LoadAnnotations`` (the instance is ignored when none is left).
 RLE masks (which ``CheckedLoadAnnotations`` decodes) need ``counts`` and the
-``size`` of their image.
+``size`` of their image. A pipeline step naming MMDetection's image or annotation
+loader is built as its checked subclass (``checked_loading``), so that configs can name
+MMDetection's loaders, which MMDetection's tools look for.
 """
 from functools import partial
-from typing import Callable, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
+from mmcv.transforms import LoadImageFromFile
 from mmdet.datasets import CocoDataset, CocoPanopticDataset
-from mmdet.registry import DATASETS
+from mmdet.datasets.transforms import LoadAnnotations, LoadPanopticAnnotations
+from mmdet.registry import DATASETS, TRANSFORMS
+
+from .checked_loading import (
+    CheckedLoadAnnotations,
+    CheckedLoadImageFromFile,
+    CheckedLoadPanopticAnnotations,
+)
 
 IMAGE_FIELDS = ('id', 'file_name', 'height', 'width')
 CATEGORY_FIELDS = ('id', 'name')
@@ -114,6 +124,34 @@ def check_panoptic_json(data: dict, ann_file: str, classes: Sequence[str]) -> No
                                  f'not one of the categories {sorted(cat_ids)}')
 
 
+def with_checked_loaders(pipeline: Sequence, checked: Dict[type, type]) -> list:
+    """``pipeline`` with every step whose type is exactly a key of ``checked`` (the class,
+    or its registered name) replaced by the checked subclass, with the same arguments.
+
+    Configs name MMDetection's own loaders, because MMDetection's tools find the loaders
+    of a pipeline by exact class (``get_loading_pipeline`` in ``analyze_results.py``);
+    the checked datasets load with the checked subclasses all the same. Steps given as
+    built transforms, and every other type, are kept as they are.
+    """
+    steps = []
+    for step in pipeline:
+        if isinstance(step, dict):
+            cls = step['type'] if isinstance(step['type'], type) else TRANSFORMS.get(step['type'])
+            if cls in checked:
+                step = dict(step, type=checked[cls])
+        steps.append(step)
+    return steps
+
+
+class _CheckedLoadersMixin:
+    """Builds the dataset's pipeline with :func:`with_checked_loaders` and ``CHECKED``."""
+
+    CHECKED: Dict[type, type]
+
+    def __init__(self, *args, pipeline: Sequence = (), **kwargs) -> None:
+        super().__init__(*args, pipeline=with_checked_loaders(pipeline, self.CHECKED), **kwargs)
+
+
 class _CheckedJsonMixin:
     """Runs ``check_json(dataset, ann_file, classes, **check_options())`` on the parsed
     json before pycocotools indexes it (indexing is where a missing field would fail)."""
@@ -143,8 +181,10 @@ class _CheckedJsonMixin:
 
 
 @DATASETS.register_module()
-class CheckedCocoDataset(_CheckedJsonMixin, CocoDataset):
-    """:class:`mmdet.datasets.CocoDataset` that validates the json first.
+class CheckedCocoDataset(_CheckedLoadersMixin, _CheckedJsonMixin, CocoDataset):
+    """:class:`mmdet.datasets.CocoDataset` that validates the json first, and loads with
+    :class:`CheckedLoadImageFromFile` and :class:`CheckedLoadAnnotations` where the
+    pipeline names MMDetection's ``LoadImageFromFile`` and ``LoadAnnotations``.
 
     Raises:
         ValueError: naming ``ann_file``, the field and the image or annotation
@@ -155,6 +195,8 @@ class CheckedCocoDataset(_CheckedJsonMixin, CocoDataset):
             ``segmentation`` is required when the pipeline loads masks.
     """
 
+    CHECKED = {LoadImageFromFile: CheckedLoadImageFromFile,
+               LoadAnnotations: CheckedLoadAnnotations}
     check_json = staticmethod(check_instances_json)
 
     def check_options(self) -> dict:
@@ -164,8 +206,11 @@ class CheckedCocoDataset(_CheckedJsonMixin, CocoDataset):
 
 
 @DATASETS.register_module()
-class CheckedCocoPanopticDataset(_CheckedJsonMixin, CocoPanopticDataset):
-    """:class:`mmdet.datasets.CocoPanopticDataset` that validates the json first.
+class CheckedCocoPanopticDataset(_CheckedLoadersMixin, _CheckedJsonMixin, CocoPanopticDataset):
+    """:class:`mmdet.datasets.CocoPanopticDataset` that validates the json first, and loads
+    with :class:`CheckedLoadImageFromFile` and :class:`CheckedLoadPanopticAnnotations`
+    where the pipeline names MMDetection's ``LoadImageFromFile`` and
+    ``LoadPanopticAnnotations``.
 
     The json's segment ids against the PNG are checked per image when it is
     loaded, by :class:`~mmdet_dr1mask.support.CheckedLoadPanopticAnnotations`.
@@ -176,4 +221,6 @@ class CheckedCocoPanopticDataset(_CheckedJsonMixin, CocoPanopticDataset):
             json's categories or a class of ``metainfo`` is not a category.
     """
 
+    CHECKED = {LoadImageFromFile: CheckedLoadImageFromFile,
+               LoadPanopticAnnotations: CheckedLoadPanopticAnnotations}
     check_json = staticmethod(check_panoptic_json)

@@ -21,14 +21,24 @@ the names numpy 1.x (``numpy.core``) and 2.x (``numpy._core``) pickle them with,
 so a checkpoint written under either loads under the other. Importing
 ``mmdet_dr1mask`` does the registration, so every config with
 ``custom_imports=dict(imports=['mmdet_dr1mask'])`` loads its checkpoints.
+
+Tools that read a checkpoint before any config, without importing this package
+(MMDetection's ``publish_model.py``, ``image_demo.py IMAGE CKPT`` taking the config
+from the checkpoint), never see that allow-list. For them the checkpoints our configs
+write need none: :class:`WeightsOnlyCheckpointHook` stores the message hub's
+``HistoryBuffer`` logs and numpy values as plain lists and numbers, and turns them back
+when a run resumes.
 """
 import importlib
 import pickle
-from typing import Callable, List, Tuple, Union
+from collections import OrderedDict
+from typing import Any, Callable, List, Tuple, Union
 
 import numpy as np
 import torch
+from mmdet.registry import HOOKS
 from mmengine.config import ConfigDict
+from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
 
 SafeGlobal = Union[object, Tuple[Callable, str]]
@@ -103,3 +113,67 @@ def register_checkpoint_safe_globals() -> bool:
         return False
     add_safe_globals(mmengine_checkpoint_globals())
     return True
+
+
+# Marks a dict that stands for a value of a type weights_only loading refuses.
+PLAIN_TYPE_KEY = '__mmdet_dr1mask_type__'
+# The containers MessageHub.state_dict() nests values in, rebuilt with their own type.
+MAPPINGS, SEQUENCES = (dict, OrderedDict), (list, tuple)
+
+
+def to_plain(obj: Any) -> Any:
+    """``obj`` with every ``HistoryBuffer``, numpy array (not of object dtype) and numpy
+    scalar inside its dicts, OrderedDicts, lists and tuples replaced by a dict of plain
+    Python values (undone by :func:`from_plain`, exactly: dtypes and shapes are kept)."""
+    if isinstance(obj, HistoryBuffer):
+        log, count = obj.data
+        return {PLAIN_TYPE_KEY: 'HistoryBuffer', 'log_history': to_plain(log),
+                'count_history': to_plain(count), 'max_length': obj.max_length}
+    if isinstance(obj, np.ndarray) and obj.dtype.kind != 'O':
+        return {PLAIN_TYPE_KEY: 'ndarray', 'dtype': obj.dtype.str, 'shape': list(obj.shape),
+                'data': obj.ravel().tolist()}
+    if isinstance(obj, np.generic):
+        return {PLAIN_TYPE_KEY: 'numpy_scalar', 'dtype': obj.dtype.str, 'value': obj.item()}
+    if type(obj) in MAPPINGS:
+        return type(obj)((key, to_plain(value)) for key, value in obj.items())
+    if type(obj) in SEQUENCES:
+        return type(obj)(to_plain(value) for value in obj)
+    return obj
+
+
+def from_plain(obj: Any) -> Any:
+    """The objects :func:`to_plain` replaced, back from their dicts."""
+    if type(obj) in MAPPINGS:
+        kind = obj.get(PLAIN_TYPE_KEY)
+        if kind == 'HistoryBuffer':
+            return HistoryBuffer(from_plain(obj['log_history']),
+                                 from_plain(obj['count_history']), obj['max_length'])
+        if kind == 'ndarray':
+            return np.array(obj['data'], dtype=obj['dtype']).reshape(obj['shape'])
+        if kind == 'numpy_scalar':
+            return np.dtype(obj['dtype']).type(obj['value'])
+        return type(obj)((key, from_plain(value)) for key, value in obj.items())
+    if type(obj) in SEQUENCES:
+        return type(obj)(from_plain(value) for value in obj)
+    return obj
+
+
+@HOOKS.register_module()
+class WeightsOnlyCheckpointHook(Hook):
+    """Writes checkpoints that ``torch.load(weights_only=True)`` reads with no allow-list.
+
+    MMEngine puts the message hub in every checkpoint: ``HistoryBuffer`` logs holding
+    numpy arrays, and numpy scalars among its runtime information. Saved as they are,
+    they need :func:`register_checkpoint_safe_globals`, which tools that load a checkpoint
+    without importing this package do not run. This hook saves them as plain lists and
+    numbers (:func:`to_plain`) and restores them when a checkpoint is loaded by the
+    runner (``--resume``), before MMEngine reads the message hub. The config string in the
+    message hub and in ``meta`` stays a string, so inferencers still find it.
+    """
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint['message_hub'] = to_plain(checkpoint['message_hub'])
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if 'message_hub' in checkpoint:
+            checkpoint['message_hub'] = from_plain(checkpoint['message_hub'])

@@ -12,8 +12,11 @@ CHECKPOINT_KEY = 'random_states'
 
 
 def get_random_states() -> Dict[str, Any]:
-    """The states of Python's, NumPy's and torch's (CPU and CUDA) global generators."""
-    states = dict(python=random.getstate(), numpy=np.random.get_state(),
+    """The states of Python's, NumPy's and torch's (CPU and CUDA) global generators, in
+    types ``torch.load(weights_only=True)`` reads without an allow-list."""
+    name, key, *rest = np.random.get_state()
+    # np.random.set_state takes the key as any sequence: a list, not a numpy array
+    states = dict(python=random.getstate(), numpy=(name, key.tolist(), *rest),
                   torch=torch.get_rng_state())
     if torch.cuda.is_available():
         states['cuda'] = torch.cuda.get_rng_state_all()

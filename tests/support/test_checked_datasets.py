@@ -11,10 +11,17 @@ import shutil
 import pytest
 from conftest import REPO_ROOT
 from mmcv.transforms import LoadImageFromFile
+from mmdet.datasets import get_loading_pipeline
+from mmdet.datasets.transforms import LoadAnnotations
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from mmdet_dr1mask.support import CheckedLoadImageFromFile, jpeg_is_truncated
+from mmdet_dr1mask.support import (
+    CheckedLoadAnnotations,
+    CheckedLoadImageFromFile,
+    CheckedLoadPanopticAnnotations,
+    jpeg_is_truncated,
+)
 
 BASE = osp.join(REPO_ROOT, 'configs', '_base_', 'datasets')
 
@@ -44,6 +51,35 @@ def edit_json(path: str, edit) -> None:
 
 def instances_json(root: str) -> str:
     return osp.join(root, 'annotations', 'instances_train.json')
+
+
+# --------------------------------------------------------------------- loaders
+@pytest.mark.parametrize('config', ['synthetic_instance.py', 'synthetic_panoptic.py',
+                                    'coco_instance_ms.py', 'coco_panoptic_ms.py'])
+def test_train_pipelines_name_the_loaders_mmdetection_tools_find(config):
+    """MMDetection's analyze_results.py keeps the train pipeline's loaders, found by exact
+    class, and asserts that there are two (image and annotations)."""
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(osp.join(BASE, config))
+    loaders = get_loading_pipeline(cfg.train_dataloader.dataset.pipeline)
+    assert loaders[0]['type'] == 'LoadImageFromFile'
+
+
+@pytest.mark.parametrize('panoptic', [False, True], ids=['instance', 'panoptic'])
+@pytest.mark.parametrize('split', ['train', 'val'])
+def test_checked_datasets_load_with_the_checked_loaders(root, panoptic, split):
+    dataset = build(root, panoptic=panoptic, split=split)
+    cfg = Config.fromfile(osp.join(BASE, f'synthetic_{"panoptic" if panoptic else "instance"}.py'))
+    step = next(s for s in cfg[f'{split}_dataloader'].dataset.pipeline
+                if s['type'].endswith('Annotations'))
+    image = dataset.pipeline.transforms[0]
+    annotations = next(t for t in dataset.pipeline.transforms if isinstance(t, LoadAnnotations))
+    assert type(image) is CheckedLoadImageFromFile
+    assert type(annotations) is (
+        CheckedLoadPanopticAnnotations if panoptic else CheckedLoadAnnotations)
+    for arg in ('with_bbox', 'with_mask', 'with_seg'):  # the config's arguments are kept
+        if arg in step:
+            assert getattr(annotations, arg) == step[arg]
 
 
 # ------------------------------------------------------------------ image files

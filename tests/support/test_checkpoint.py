@@ -1,4 +1,5 @@
 """MMEngine checkpoints load under torch >= 2.6 (weights_only) for resume, test, inference."""
+import contextlib
 import io
 import os
 import os.path as osp
@@ -13,7 +14,7 @@ from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.registry import HOOKS
 from mmengine.runner import Runner
 
-from mmdet_dr1mask.support import register_checkpoint_safe_globals
+from mmdet_dr1mask.support import from_plain, register_checkpoint_safe_globals, to_plain
 
 # MessageHub's buffers hold float64 values and int64 counts; a HistoryBuffer built from
 # given values keeps their dtype, and runtime info may hold any numpy value: every plain
@@ -41,6 +42,17 @@ def trained(tiny_cfg):
     runner = Runner.from_cfg(tiny_cfg)
     runner.train()
     return tiny_cfg, runner
+
+
+@contextlib.contextmanager
+def no_allow_list():
+    """torch's allow-list emptied, as in a process that never imported this package."""
+    saved = torch.serialization.get_safe_globals()
+    torch.serialization.clear_safe_globals()
+    try:
+        yield
+    finally:
+        torch.serialization.add_safe_globals(saved)
 
 
 def test_checkpoint_needs_the_allow_list_and_loads_with_it(trained):
@@ -202,6 +214,52 @@ def test_numpy_arrays_written_by_numpy_1_or_2_load(written_by):
     loaded = torch.load(io.BytesIO(data), weights_only=True)
     assert_same_array(loaded['array'], np.arange(3.0))
     assert loaded['scalar'] == 2
+
+
+# ------------------------------------------ plain checkpoints (WeightsOnlyCheckpointHook)
+def test_plain_message_hub_loads_without_the_allow_list_and_comes_back_exactly():
+    hub = MessageHub(name='test_checkpoint_plain_hub',
+                     log_scalars={'never_updated': HistoryBuffer()},
+                     resumed_keys={'never_updated': True})
+    for dtype in DTYPES:
+        hub.log_scalars[np.dtype(dtype).name] = HistoryBuffer(
+            np.array([3, 1, 2]).astype(dtype), np.ones(3, np.int64), max_length=7)
+    hub.update_info('eta', np.float64(12.5))
+    hub.update_info('grid', np.arange(6, dtype=np.int32).reshape(2, 3))
+    hub.update_info('cfg', 'model = dict()')
+    state = hub.state_dict()
+    buffer = io.BytesIO()
+    torch.save(to_plain(state), buffer)
+    buffer.seek(0)
+    with no_allow_list():
+        loaded = torch.load(buffer, weights_only=True)
+    restored = from_plain(loaded)
+    for key, expected in state['log_scalars'].items():
+        assert type(restored['log_scalars'][key]) is HistoryBuffer
+        assert restored['log_scalars'][key].max_length == expected.max_length
+        for got, want in zip(restored['log_scalars'][key].data, expected.data):
+            assert_same_array(got, want)
+    info = restored['runtime_info']
+    assert type(info['eta']) is np.float64 and info['eta'] == 12.5
+    assert_same_array(info['grid'], state['runtime_info']['grid'])
+    assert info['cfg'] == 'model = dict()'  # inferencers read the config string from here
+
+
+def test_runner_checkpoint_with_the_hook_loads_without_the_allow_list_and_resumes(tiny_cfg):
+    tiny_cfg.default_hooks.weights_only_checkpoint = dict(type='WeightsOnlyCheckpointHook')
+    tiny_cfg.default_hooks.random_state = dict(type='RandomStateHook')
+    Runner.from_cfg(tiny_cfg).train()
+    with no_allow_list():
+        checkpoint = torch.load(osp.join(tiny_cfg.work_dir, 'iter_4.pth'))
+    assert isinstance(checkpoint['message_hub']['log_scalars']['train/loss'], dict)
+    cfg = tiny_cfg.copy()
+    cfg.resume = True
+    cfg.train_cfg.max_iters = 6
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    # the 4 losses logged before the resume came back as a HistoryBuffer, 2 more follow
+    loss = runner.message_hub.get_scalar('train/loss')
+    assert type(loss) is HistoryBuffer and len(loss.data[0]) == 6
 
 
 # ------------------------------------------------------ still refused

@@ -124,3 +124,13 @@ def test_mask_ap_plot_has_one_line_per_model(tmp_path):
                                    {'step': 200, 'coco/segm_mAP': 0.3}]) for m in 'ab']
     tool.plot_mask_ap(runs, str(tmp_path / 'ap.png'))
     assert (tmp_path / 'ap.png').stat().st_size > 0
+
+
+def test_missing_photos_are_named_before_anything_runs(tmp_path, capsys):
+    backbone = tmp_path / 'r50.pth'
+    backbone.write_bytes(b'')
+    tool = load_tool('analysis_tools/learning_benchmark.py')
+    with pytest.raises(SystemExit):
+        tool.parse_args([CONFIGS[0], '--work-dir', str(tmp_path / 'work'),
+                         '--backbone', str(backbone), '--data-root', str(tmp_path / 'none')])
+    assert osp.join(str(tmp_path / 'none'), 'instances_coco128seg.json') in capsys.readouterr().err

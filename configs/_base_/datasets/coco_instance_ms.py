@@ -1,18 +1,20 @@
 # COCO instances with multi-scale training: short side in [640, 800], long side <= 1333
 # (paper Sec. 4.1 and 4.3).
-# Checked*: our subclasses that validate the json and name the bad file, field or id
-# (mmdet_dr1mask/support). The test pipeline keeps MMDetection's loaders, which
-# DetInferencer and tools/analysis_tools/benchmark.py look for by name.
-# Masks stay polygons (poly2mask=False); CheckedLoadAnnotations decodes the masks of an
-# image with a non-crowd RLE object into bitmaps instead of ignoring that object, as
-# MMDetection's LoadAnnotations does (COCO's RLE masks are all crowd regions).
+# Checked*Dataset: our subclasses that validate the json and name the bad file, field or
+# id (mmdet_dr1mask/support). The pipelines name MMDetection's loaders, which MMDetection's
+# tools (analyze_results.py, DetInferencer) and tools/analysis_tools/benchmark.py look
+# for; the Checked datasets build them as our checked subclasses (CheckedLoad*).
+# Masks stay polygons (poly2mask=False); CheckedLoadAnnotations (what CheckedCocoDataset
+# builds for LoadAnnotations) decodes the masks of an image with a non-crowd RLE object
+# into bitmaps instead of ignoring that object, as MMDetection's LoadAnnotations does
+# (COCO's RLE masks are all crowd regions).
 dataset_type = 'CheckedCocoDataset'
 data_root = 'data/coco/'
 backend_args = None
 
 train_pipeline = [
-    dict(type='CheckedLoadImageFromFile', backend_args=backend_args),
-    dict(type='CheckedLoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False),
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True, poly2mask=False),
     dict(type='RandomChoiceResize',
          scales=[(1333, 640), (1333, 672), (1333, 704), (1333, 736), (1333, 768),
                  (1333, 800)],

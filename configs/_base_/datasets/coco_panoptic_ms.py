@@ -1,16 +1,17 @@
 # COCO panoptic with multi-scale training (short side in [640, 800], long side <= 1333).
 # Validation reports PQ (CocoPanopticMetric) and box/mask AP (CocoMetric on the instance
 # annotations of the same images) from one run, as MMDetection's Mask2Former configs do.
-# Checked*: our subclasses that validate the json and name the bad file, field or id
-# (mmdet_dr1mask/support). The test pipeline keeps MMDetection's loaders, which
-# DetInferencer and tools/analysis_tools/benchmark.py look for by name.
+# Checked*Dataset: our subclasses that validate the json and name the bad file, field or
+# id (mmdet_dr1mask/support). The pipelines name MMDetection's loaders, which MMDetection's
+# tools (analyze_results.py, DetInferencer) and tools/analysis_tools/benchmark.py look
+# for; the Checked datasets build them as our checked subclasses (CheckedLoad*).
 dataset_type = 'CheckedCocoPanopticDataset'
 data_root = 'data/coco/'
 backend_args = None
 
 train_pipeline = [
-    dict(type='CheckedLoadImageFromFile', backend_args=backend_args),
-    dict(type='CheckedLoadPanopticAnnotations', with_bbox=True, with_mask=True, with_seg=True,
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadPanopticAnnotations', with_bbox=True, with_mask=True, with_seg=True,
          backend_args=backend_args),
     dict(type='RandomChoiceResize',
          scales=[(1333, 640), (1333, 672), (1333, 704), (1333, 736), (1333, 768),

@@ -1,9 +1,10 @@
 # Synthetic shapes, COCO panoptic format (the same images as synthetic_instance.py).
 # Generate it with
 #   python tools/misc/generate_synthetic_dataset.py data/synthetic
-# Checked*: our subclasses that validate the json and name the bad file, field or id
-# (mmdet_dr1mask/support). The test pipeline keeps MMDetection's loaders, which
-# DetInferencer and tools/analysis_tools/benchmark.py look for by name.
+# Checked*Dataset: our subclasses that validate the json and name the bad file, field or
+# id (mmdet_dr1mask/support). The pipelines name MMDetection's loaders, which MMDetection's
+# tools (analyze_results.py, DetInferencer) and tools/analysis_tools/benchmark.py look
+# for; the Checked datasets build them as our checked subclasses (CheckedLoad*).
 dataset_type = 'CheckedCocoPanopticDataset'
 data_root = 'data/synthetic/'
 metainfo = dict(
@@ -16,8 +17,8 @@ backend_args = None
 img_scale = (256, 192)  # (w, h): the generator's default image size
 
 train_pipeline = [
-    dict(type='CheckedLoadImageFromFile', backend_args=backend_args),
-    dict(type='CheckedLoadPanopticAnnotations', with_bbox=True, with_mask=True, with_seg=True,
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadPanopticAnnotations', with_bbox=True, with_mask=True, with_seg=True,
          backend_args=backend_args),
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),

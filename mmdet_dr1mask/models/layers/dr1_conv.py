@@ -67,6 +67,7 @@ class DR1Conv(nn.Module):
         self.out_channels = out_channels
         self.use_a = use_a
         self.use_b = use_b
+        self._folded = None  # (versions of the sources, folded weight and bias)
         self.conv = ConvModule(
             in_channels, out_channels, kernel_size, stride=stride,
             padding=dilation * (kernel_size // 2) if padding is None else padding,
@@ -109,23 +110,37 @@ class DR1Conv(nn.Module):
     def folded_weights(self) -> Tuple[Tensor, Optional[Tensor]]:
         """The conv's weight and bias with the eval-mode BatchNorm folded in.
 
+        Kept until a parameter or statistic changes (in place or replaced, e.g. by
+        ``load_state_dict`` or ``.to()``): a fresh weight tensor at every call would cost
+        the convolution library its weight re-layout each time.
+
         Returns:
             (C_out, C_in, k, k) weight and (C_out,) bias (or None) such that
             ``conv2d(x, weight, bias) == norm(conv(x))`` with the running statistics.
         """
         conv = self.conv.conv
-        if not self.conv.with_norm:
-            return conv.weight, conv.bias
-        norm = self.conv.norm
-        scale = norm.running_var.add(norm.eps).rsqrt()
-        if norm.weight is not None:
-            scale = scale * norm.weight
-        shift = -norm.running_mean * scale
-        if norm.bias is not None:
-            shift = shift + norm.bias
-        if conv.bias is not None:
-            shift = shift + conv.bias * scale
-        return conv.weight * scale[:, None, None, None], shift
+        norm = self.conv.norm if self.conv.with_norm else None
+        sources = [conv.weight, conv.bias]
+        if norm is not None:
+            sources += [norm.weight, norm.bias, norm.running_mean, norm.running_var]
+        key = tuple((t.data_ptr(), t._version) if t is not None else None for t in sources)
+        if self._folded is not None and self._folded[0] == key:
+            return self._folded[1]
+        with torch.no_grad():
+            if norm is None:
+                folded = (conv.weight, conv.bias)
+            else:
+                scale = norm.running_var.add(norm.eps).rsqrt()
+                if norm.weight is not None:
+                    scale = scale * norm.weight
+                shift = -norm.running_mean * scale
+                if norm.bias is not None:
+                    shift = shift + norm.bias
+                if conv.bias is not None:
+                    shift = shift + conv.bias * scale
+                folded = (conv.weight * scale[:, None, None, None], shift)
+        self._folded = (key, folded)
+        return folded
 
     def _folded_conv(self, x: Tensor) -> Tensor:
         conv = self.conv.conv

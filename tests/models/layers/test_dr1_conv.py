@@ -107,3 +107,18 @@ def test_inference_with_folded_norm_equals_the_training_path(norm_cfg, act_cfg, 
         folded = layer(x, a, b)
     torch.testing.assert_close(folded, expected.detach(), rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(layer(x, a, b), expected)  # with autograd: the plain path
+
+
+def test_folded_weights_are_kept_until_a_parameter_or_statistic_changes():
+    torch.manual_seed(0)
+    layer = DR1Conv(4, 6, 3, norm_cfg=dict(type='BN'), act_cfg=None).eval()
+    first = layer.folded_weights()
+    assert layer.folded_weights()[0] is first[0]  # no new tensor while nothing changed
+    x, a, b = torch.randn(1, 4, 5, 5), torch.randn(1, 4, 5, 5), torch.randn(1, 6, 5, 5)
+    with torch.no_grad():
+        layer.conv.norm.running_mean.add_(1.0)  # in place, as a BN update or load does
+        torch.testing.assert_close(layer(x, a, b), layer.conv(x * a) * b)
+        layer.load_state_dict({k: v + 0.5 for k, v in layer.state_dict().items()
+                               if v.is_floating_point()}, strict=False)
+        torch.testing.assert_close(layer(x, a, b), layer.conv(x * a) * b)
+    assert layer.folded_weights()[0] is not first[0]

@@ -1,42 +1,57 @@
 """Pictures of a model's predictions: instance masks and boxes, and panoptic segments.
 
-    python tools/demo.py IMAGE_OR_DIR CONFIG --weights CKPT [--out-dir DIR] \
-        [--score-thr 0.3] [--device cpu] [--show-gt [--data-root DIR]]
+    python tools/demo.py IMAGE_OR_DIR CONFIG (--weights CKPT | --onnx MODEL.onnx) \
+        [--out-dir DIR] [--score-thr 0.3] [--device cpu] [--show-gt [--data-root DIR]]
 
 Built on MMDetection's ``DetInferencer`` (test pipeline, batch inference) and
 ``DetLocalVisualizer``; writes one PNG per input image into ``--out-dir``
 (image | prediction), with panoptic segments drawn when the model predicts them.
 ``--show-gt`` draws ground truth | prediction instead: the inputs must be images of the
 config's test dataset (``--data-root`` aims it elsewhere), whose annotations are loaded
-by the test pipeline's own annotation loader at the original image size.
+by the test pipeline's own annotation loader at the original image size. ``--onnx`` takes
+the predictions from a graph exported by ``tools/deployment/export_onnx.py``, run by ONNX
+Runtime behind the config's test pipeline (no checkpoint needed).
+
+A file that is not a readable image (empty, not an image, a truncated JPEG) is skipped
+with a warning naming it; the others are drawn, and the skipped files are listed at the
+end, with exit status 1. Grayscale, RGBA and 16-bit images are drawn as 8-bit colour.
 """
 import argparse
 import copy
 import os
 import os.path as osp
 import warnings
-from typing import List, Optional
+from typing import Any, Callable, List, Optional, Tuple
 
 import cv2
+import mmcv
 import numpy as np
 import torch
 from mmdet.apis import DetInferencer
 from mmdet.evaluation.functional import INSTANCE_OFFSET
-from mmdet.registry import DATASETS, TRANSFORMS
+from mmdet.registry import DATASETS, TRANSFORMS, VISUALIZERS
 from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import BaseBoxes
 from mmdet.utils import register_all_modules
 from mmengine.dataset import Compose
 from mmengine.structures import PixelData
 
-from mmdet_dr1mask.support import ANNOTATION_LOADERS, list_images, load_config, retarget_data_root
+from mmdet_dr1mask.support import (
+    ANNOTATION_LOADERS,
+    CheckedLoadImageFromFile,
+    list_images,
+    load_config,
+    retarget_data_root,
+)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('inputs', help='an image or a folder of images')
     parser.add_argument('config', help='model config')
-    parser.add_argument('--weights', required=True, help='checkpoint')
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument('--weights', help='checkpoint')
+    source.add_argument('--onnx', help='exported ONNX graph, run by ONNX Runtime')
     parser.add_argument('--out-dir', default='outputs/demo', help='where the PNGs go')
     parser.add_argument('--score-thr', type=float, default=0.3, help='drawn instances')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
@@ -100,37 +115,82 @@ class GroundTruth:
         return sample
 
 
-def main(argv: Optional[List[str]] = None) -> List[str]:
-    args = parse_args(argv)
-    images = list_inputs(args.inputs)
+def unreadable(path: str) -> Optional[str]:
+    """Why ``path`` is not a readable image (as the checked loader words it), or None."""
+    try:  # decodes as the test pipeline's LoadImageFromFile does, and names the file
+        CheckedLoadImageFromFile()(dict(img_path=path))
+    except (ValueError, OSError) as e:
+        return str(e)
+    return None
+
+
+def predictor(args: argparse.Namespace) -> Tuple[Callable[[str], DetDataSample], Any]:
+    """``path -> DetDataSample`` with the predictions, and the visualizer to draw them:
+    MMDetection's ``DetInferencer`` for a checkpoint, or the exported graph in ONNX
+    Runtime with the config's visualizer and its test dataset's classes."""
+    if args.onnx:
+        from mmdet_dr1mask.deploy import OnnxRuntimeSegmentor
+        if not osp.isfile(args.onnx):
+            raise FileNotFoundError(f'--onnx: no such file {args.onnx}')
+        cfg = load_config(args.config)
+        providers = ['CPUExecutionProvider'] if args.device == 'cpu' else None
+        runtime = OnnxRuntimeSegmentor(args.onnx, cfg, providers)
+        # a name of its own: MMEngine keeps one visualizer per name per process
+        visualizer = VISUALIZERS.build(dict(cfg.visualizer, name=f'demo_onnx_{id(runtime)}'))
+        visualizer.dataset_meta = runtime.dataset_meta
+        return runtime, visualizer
     if not osp.isfile(args.weights):
         raise FileNotFoundError(f'--weights: no such checkpoint {args.weights}')
     inferencer = DetInferencer(model=args.config, weights=args.weights, device=args.device,
                                show_progress=False)
+
+    def predict(path: str) -> DetDataSample:
+        return inferencer(path, return_datasamples=True, no_save_vis=True,
+                          no_save_pred=True)['predictions'][0]
+    return predict, inferencer.visualizer
+
+
+def main(argv: Optional[List[str]] = None) -> List[str]:
+    """Draw every readable image; returns the PNGs written.
+
+    Raises:
+        SystemExit: status 1, listing the skipped files, when any file was skipped.
+    """
+    args = parse_args(argv)
+    images = list_inputs(args.inputs)
+    predict, visualizer = predictor(args)
     os.makedirs(args.out_dir, exist_ok=True)
     warnings.filterwarnings('ignore', message='.*out of bounds', category=UserWarning)
     ground_truth = GroundTruth(args.config, args.data_root) if args.show_gt else None
-    written = []
+    written, skipped = [], []
     for path in images:
+        reason = unreadable(path)
+        if reason is not None:  # one bad file must not end the run
+            warnings.warn(f'skipped {reason}', stacklevel=2)
+            skipped.append(reason)
+            continue
         out_file = osp.join(args.out_dir, osp.splitext(osp.basename(path))[0] + '.png')
+        pred = predict(path)
+        image = mmcv.imread(path, channel_order='rgb')  # as the test pipeline decodes it
         if ground_truth is None:
-            result = inferencer(path, return_vis=True, no_save_vis=True, no_save_pred=True,
-                                pred_score_thr=args.score_thr)
-            drawn = result['visualization'][0]  # RGB
-            cv2.imwrite(out_file, np.concatenate([cv2.imread(path), drawn[..., ::-1]], axis=1))
+            visualizer.add_datasample('demo', image, pred, draw_gt=False,
+                                      pred_score_thr=args.score_thr)
+            drawn = visualizer.get_image()  # RGB
+            cv2.imwrite(out_file, np.concatenate([image, drawn], axis=1)[..., ::-1])
         else:
             sample = ground_truth(path)
-            pred = inferencer(path, return_datasamples=True, no_save_vis=True,
-                              no_save_pred=True)['predictions'][0]
             for key in ('pred_instances', 'pred_panoptic_seg'):
                 if key in pred:
                     sample.set_field(pred.get(key), key)
-            inferencer.visualizer.add_datasample(  # ground truth | prediction
-                'demo', cv2.imread(path)[..., ::-1], sample, draw_gt=True, draw_pred=True,
+            visualizer.add_datasample(  # ground truth | prediction
+                'demo', image, sample, draw_gt=True, draw_pred=True,
                 pred_score_thr=args.score_thr)
-            cv2.imwrite(out_file, inferencer.visualizer.get_image()[..., ::-1])
+            cv2.imwrite(out_file, visualizer.get_image()[..., ::-1])
         written.append(out_file)
     print(f'{len(written)} pictures in {osp.abspath(args.out_dir)}')
+    if skipped:
+        raise SystemExit(f'{len(skipped)} file(s) skipped, not readable images:\n  ' +
+                         '\n  '.join(skipped))
     return written
 
 

@@ -75,3 +75,30 @@ def test_show_gt_names_an_image_outside_the_test_dataset(panoptic_checkpoint, sy
     with pytest.raises(KeyError, match='stranger.jpg is not an image of'):
         demo.main([str(stranger), TINY_PAN, '--weights', panoptic_checkpoint, '--out-dir',
                    str(tmp_path / 'o'), '--show-gt', '--data-root', synthetic_root])
+
+
+def test_onnx_graph_draws_the_pictures_the_checkpoint_draws(panoptic_checkpoint, synthetic_root,
+                                                             tmp_path):
+    pytest.importorskip('onnxruntime')
+    graph = str(tmp_path / 'tiny.onnx')
+    assert load_tool('deployment/export_onnx.py').main([TINY_PAN, panoptic_checkpoint,
+                                                        '--out', graph]) == 0
+    demo = load_tool('demo.py')
+    val = osp.join(synthetic_root, 'val')
+    pictures = {}
+    sources = {'torch': ['--weights', panoptic_checkpoint], 'onnx': ['--onnx', graph]}
+    for name, source in sources.items():
+        pictures[name] = demo.main([val, TINY_PAN, *source, '--out-dir', str(tmp_path / name),
+                                    '--score-thr', '0'])
+        gt = demo.main([val, TINY_PAN, *source, '--out-dir', str(tmp_path / f'{name}_gt'),
+                        '--show-gt', '--data-root', synthetic_root])
+        assert len(gt) == 3
+    for torch_png, onnx_png in zip(pictures['torch'], pictures['onnx']):
+        a, b = cv2.imread(torch_png).astype(float), cv2.imread(onnx_png).astype(float)
+        assert a.shape == b.shape and abs(a - b).mean() < 1.0  # the same drawing
+
+
+def test_onnx_option_names_a_missing_graph(tmp_path, synthetic_root):
+    with pytest.raises(FileNotFoundError, match='nope.onnx'):
+        load_tool('demo.py').main([osp.join(synthetic_root, 'val'), TINY_PAN, '--onnx',
+                                   str(tmp_path / 'nope.onnx')])

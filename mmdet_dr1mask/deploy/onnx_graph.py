@@ -42,10 +42,10 @@ from typing import Dict, Tuple
 import torch
 from mmcv.ops import nms as mmcv_nms
 from mmcv.ops import roi_align as mmcv_roi_align
-from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmdet.structures.bbox import distance2bbox
 from torch import Tensor, nn
 
+from ..models.detectors import BlendMask, DR1Mask
 from ..models.seg_heads.dr1_panoptic_head import covered_things, encode_panoptic
 
 OPSET = 17  # RoiAlign with half_pixel needs opset 16
@@ -177,7 +177,6 @@ class ExportableSegmentor(nn.Module):
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        from ..models import BlendMask, DR1Mask
         if not isinstance(model, (DR1Mask, BlendMask)):
             raise TypeError('ONNX export covers DR1Mask and BlendMask, got '
                             f'{type(model).__name__}')
@@ -190,12 +189,11 @@ class ExportableSegmentor(nn.Module):
         self.output_names = PANOPTIC_OUTPUTS if self.panoptic else INSTANCE_OUTPUTS
 
     def forward(self, img: Tensor, img_shape: Tensor, ori_shape: Tensor) -> Tuple[Tensor, ...]:
+        """Final results of one image (inputs and outputs: see the module doc)."""
         model = self.model
         feats = model.extract_feat(img)[model.instance_start_level:]
         cls_scores, bbox_preds, centernesses, contexts, embeddings = model.bbox_head(feats)
-        stride = model.mask_head.basis_stride
-        basis_size = [(img.size(2) + stride - 1) // stride, (img.size(3) + stride - 1) // stride]
-        bases = model.basis_head(feats, contexts, basis_size)
+        bases = model.basis_head(feats, contexts, model.basis_size(img))
         boxes, scores, labels, embeds = self.detections(
             cls_scores, bbox_preds, centernesses, embeddings, img_shape)
 
@@ -322,4 +320,4 @@ def export_onnx(model: nn.Module, example: Dict[str, Tensor], path: str) -> Dict
 
 
 __all__ = ['ExportableSegmentor', 'ExportableRoIAlign', 'export_onnx', 'paste_masks_separable',
-           'resample_argmax', 'bilinear_weights', 'INSTANCE_OFFSET']
+           'resample_argmax', 'bilinear_weights']

@@ -1,7 +1,9 @@
 """Engineering support, not part of any model: checked datasets, loaders and optimizer
-constructor (clear errors on bad input), hooks, the checkpoint allow-list, launch and
-pretrained-weight helpers, the synthetic data generator and the shared training recipe.
+constructor (clear errors on bad input), hooks (atomic checkpoints among them), the
+checkpoint allow-list and checked checkpoint loading, launch and pretrained-weight helpers,
+the synthetic data generator and the shared training recipe.
 """
+from .atomic_checkpoint_hook import AtomicCheckpointHook, AtomicLocalBackend, atomic_write
 from .check_num_classes_hook import CheckNumClassesHook
 from .checked_datasets import CheckedCocoDataset, CheckedCocoPanopticDataset
 from .checked_loading import (
@@ -11,7 +13,12 @@ from .checked_loading import (
                               jpeg_is_truncated,
 )
 from .checked_optimizer import CheckedOptimWrapperConstructor
-from .checkpoint import mmengine_checkpoint_globals, register_checkpoint_safe_globals
+from .checkpoint import (
+                              load_local_checkpoint,
+                              mmengine_checkpoint_globals,
+                              register_checked_local_loader,
+                              register_checkpoint_safe_globals,
+)
 from .finite_losses import FiniteLossesMixin
 from .launch import adapt_distributed_to_cpu
 from .pretrained import load_torchvision_name
@@ -37,13 +44,15 @@ from .synthetic import (
 )
 
 __all__ = [
-    'ANNOTATION_LOADERS', 'CheckNumClassesHook', 'CheckedCocoDataset',
+    'ANNOTATION_LOADERS', 'AtomicCheckpointHook', 'AtomicLocalBackend', 'CheckNumClassesHook',
+    'CheckedCocoDataset',
     'CheckedCocoPanopticDataset', 'CheckedLoadAnnotations', 'CheckedLoadImageFromFile',
     'CheckedLoadPanopticAnnotations', 'CheckedOptimWrapperConstructor', 'FiniteLossesMixin',
     'IMAGE_EXTS', 'ProgressBarHook', 'RandomStateHook', 'STUFF_CLASSES',
     'SYNTHETIC_INSTANCE_METAINFO', 'SYNTHETIC_PANOPTIC_METAINFO', 'SyntheticConfig',
-    'THING_CLASSES', 'adapt_distributed_to_cpu', 'generate_image', 'generate_split',
+    'THING_CLASSES', 'adapt_distributed_to_cpu', 'atomic_write', 'generate_image', 'generate_split',
     'inference_pipeline', 'jpeg_is_truncated', 'list_images', 'load_config',
-    'load_torchvision_name', 'mmengine_checkpoint_globals', 'register_checkpoint_safe_globals',
+    'load_local_checkpoint', 'load_torchvision_name', 'mmengine_checkpoint_globals',
+    'register_checked_local_loader', 'register_checkpoint_safe_globals',
     'retarget_data_root', 'shorten_schedule'
 ]

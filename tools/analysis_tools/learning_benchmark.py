@@ -165,7 +165,8 @@ def apply_recipe(cfg: Config, args: argparse.Namespace, train_ann: str, eval_ann
              end=max(1, args.iters // 6)),
         dict(type='MultiStepLR', by_epoch=False)]
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=10, log_metric_by_epoch=False)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False,
+    # atomic: with one checkpoint kept, MMEngine's hook removes it before writing the next
+    cfg.default_hooks.checkpoint = dict(type='AtomicCheckpointHook', by_epoch=False,
                                         max_keep_ckpts=1)
     shorten_schedule(cfg, args.iters, lr_drops=(3 / 4, ), val_interval=args.val_interval)
     cfg.log_processor = dict(by_epoch=False)

@@ -9,6 +9,10 @@ Built on MMDetection's ``DetInferencer`` (test pipeline, batch inference) and
 ``--show-gt`` draws ground truth | prediction instead: the inputs must be images of the
 config's test dataset (``--data-root`` aims it elsewhere), whose annotations are loaded
 by the test pipeline's own annotation loader at the original image size.
+
+A file that is not a readable image (empty, not an image, a truncated JPEG) is skipped
+with a warning naming it; the others are drawn, and the skipped files are listed at the
+end, with exit status 1. Grayscale, RGBA and 16-bit images are drawn as 8-bit colour.
 """
 import argparse
 import copy
@@ -29,7 +33,13 @@ from mmdet.utils import register_all_modules
 from mmengine.dataset import Compose
 from mmengine.structures import PixelData
 
-from mmdet_dr1mask.support import ANNOTATION_LOADERS, list_images, load_config, retarget_data_root
+from mmdet_dr1mask.support import (
+    ANNOTATION_LOADERS,
+    CheckedLoadImageFromFile,
+    list_images,
+    load_config,
+    retarget_data_root,
+)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -100,7 +110,21 @@ class GroundTruth:
         return sample
 
 
+def unreadable(path: str) -> Optional[str]:
+    """Why ``path`` is not a readable image (as the checked loader words it), or None."""
+    try:  # decodes as the test pipeline's LoadImageFromFile does, and names the file
+        CheckedLoadImageFromFile()(dict(img_path=path))
+    except (ValueError, OSError) as e:
+        return str(e)
+    return None
+
+
 def main(argv: Optional[List[str]] = None) -> List[str]:
+    """Draw every readable image; returns the PNGs written.
+
+    Raises:
+        SystemExit: status 1, listing the skipped files, when any file was skipped.
+    """
     args = parse_args(argv)
     images = list_inputs(args.inputs)
     if not osp.isfile(args.weights):
@@ -110,8 +134,13 @@ def main(argv: Optional[List[str]] = None) -> List[str]:
     os.makedirs(args.out_dir, exist_ok=True)
     warnings.filterwarnings('ignore', message='.*out of bounds', category=UserWarning)
     ground_truth = GroundTruth(args.config, args.data_root) if args.show_gt else None
-    written = []
+    written, skipped = [], []
     for path in images:
+        reason = unreadable(path)
+        if reason is not None:  # one bad file must not end the run
+            warnings.warn(f'skipped {reason}', stacklevel=2)
+            skipped.append(reason)
+            continue
         out_file = osp.join(args.out_dir, osp.splitext(osp.basename(path))[0] + '.png')
         if ground_truth is None:
             result = inferencer(path, return_vis=True, no_save_vis=True, no_save_pred=True,
@@ -131,6 +160,9 @@ def main(argv: Optional[List[str]] = None) -> List[str]:
             cv2.imwrite(out_file, inferencer.visualizer.get_image()[..., ::-1])
         written.append(out_file)
     print(f'{len(written)} pictures in {osp.abspath(args.out_dir)}')
+    if skipped:
+        raise SystemExit(f'{len(skipped)} file(s) skipped, not readable images:\n  ' +
+                         '\n  '.join(skipped))
     return written
 
 

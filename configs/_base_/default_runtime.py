@@ -13,3 +13,6 @@ default_hooks = dict(
     random_state=dict(type='RandomStateHook'),
     # The heads' num_classes must match the dataset's classes (named error otherwise).
     num_classes_check=dict(type='CheckNumClassesHook'))
+# A panoptic map without any segment is drawn as the bare image (MMDetection's visualizer
+# fails on it: tools/demo.py, tools/test.py --show-dir).
+visualizer = dict(type='CheckedDetLocalVisualizer')

@@ -13,6 +13,7 @@ from .checked_loading import (
                               jpeg_is_truncated,
 )
 from .checked_optimizer import CheckedOptimWrapperConstructor
+from .checked_visualizer import CheckedDetLocalVisualizer
 from .checkpoint import (
                               load_local_checkpoint,
                               mmengine_checkpoint_globals,
@@ -45,12 +46,12 @@ from .synthetic import (
 
 __all__ = [
     'ANNOTATION_LOADERS', 'AtomicCheckpointHook', 'AtomicLocalBackend', 'CheckNumClassesHook',
-    'CheckedCocoDataset',
-    'CheckedCocoPanopticDataset', 'CheckedLoadAnnotations', 'CheckedLoadImageFromFile',
-    'CheckedLoadPanopticAnnotations', 'CheckedOptimWrapperConstructor', 'FiniteLossesMixin',
-    'IMAGE_EXTS', 'ProgressBarHook', 'RandomStateHook', 'STUFF_CLASSES',
-    'SYNTHETIC_INSTANCE_METAINFO', 'SYNTHETIC_PANOPTIC_METAINFO', 'SyntheticConfig',
-    'THING_CLASSES', 'adapt_distributed_to_cpu', 'atomic_write', 'generate_image', 'generate_split',
+    'CheckedCocoDataset', 'CheckedCocoPanopticDataset', 'CheckedDetLocalVisualizer',
+    'CheckedLoadAnnotations', 'CheckedLoadImageFromFile', 'CheckedLoadPanopticAnnotations',
+    'CheckedOptimWrapperConstructor', 'FiniteLossesMixin', 'IMAGE_EXTS', 'ProgressBarHook',
+    'RandomStateHook', 'STUFF_CLASSES', 'SYNTHETIC_INSTANCE_METAINFO',
+    'SYNTHETIC_PANOPTIC_METAINFO', 'SyntheticConfig', 'THING_CLASSES',
+    'adapt_distributed_to_cpu', 'atomic_write', 'generate_image', 'generate_split',
     'inference_pipeline', 'jpeg_is_truncated', 'list_images', 'load_config',
     'load_local_checkpoint', 'load_torchvision_name', 'mmengine_checkpoint_globals',
     'register_checked_local_loader', 'register_checkpoint_safe_globals',

@@ -66,6 +66,13 @@ def test_corrupt_image_is_named(root):
         CheckedLoadImageFromFile(imdecode_backend='pillow')(dict(img_path=path))
 
 
+def test_empty_image_file_is_named_as_empty(tmp_path):
+    path = str(tmp_path / 'empty.jpg')
+    open(path, 'wb').close()
+    with pytest.raises(ValueError, match=f'{path}: not a readable image \\(empty file\\)'):
+        CheckedLoadImageFromFile()(dict(img_path=path))
+
+
 def test_truncated_jpeg_is_named_not_decoded_grey(root):
     dataset = build(root)
     path = dataset.get_data_info(0)['img_path']

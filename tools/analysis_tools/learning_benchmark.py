@@ -16,7 +16,7 @@ same recipe, applied to every config by ``apply_recipe``:
 * schedule: SGD lr ``--lr``, momentum 0.9, weight decay 1e-4, gradient clipping at norm
   35 (models named by ``--own-optimizer`` keep their config's optimizer, e.g. K-Net's
   AdamW), linear warm-up over the first 1/6 of the iterations, lr / 10 at 3/4,
-  ``--iters`` iterations, box and mask AP (CocoMetric) every ``--val-interval``.
+  ``--iters`` iterations, box and mask AP (CheckedCocoMetric) every ``--val-interval``.
 
 Each model trains in its own process (``tools/train.py``, so an interrupted run resumes
 with ``--resume``); afterwards every evaluation is collected into ``--out`` and
@@ -151,7 +151,7 @@ def apply_recipe(cfg: Config, args: argparse.Namespace, train_ann: str, eval_ann
         drop_last=False, sampler=dict(type='DefaultSampler', shuffle=False),
         dataset=dict(**dataset, ann_file=eval_ann, test_mode=True, pipeline=test_pipeline))
     cfg.test_dataloader = cfg.val_dataloader
-    cfg.val_evaluator = dict(type='CocoMetric', ann_file=eval_ann, metric=['bbox', 'segm'],
+    cfg.val_evaluator = dict(type='CheckedCocoMetric', ann_file=eval_ann, metric=['bbox', 'segm'],
                              format_only=False)
     cfg.test_evaluator = cfg.val_evaluator
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=args.iters)

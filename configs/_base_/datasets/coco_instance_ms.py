@@ -1,7 +1,8 @@
 # COCO instances with multi-scale training: short side in [640, 800], long side <= 1333
 # (paper Sec. 4.1 and 4.3).
 # Checked*: our subclasses that validate the json and name the bad file, field or id
-# (mmdet_dr1mask/support). The test pipeline keeps MMDetection's loaders, which
+# (mmdet_dr1mask/support), and metrics that give numbers or a named error on edge cases
+# (mmdet_dr1mask/evaluation: no detection at all, foreign image ids). The test pipeline keeps MMDetection's loaders, which
 # DetInferencer and tools/analysis_tools/benchmark.py look for by name.
 # Masks stay polygons (poly2mask=False); CheckedLoadAnnotations decodes the masks of an
 # image with a non-crowd RLE object into bitmaps instead of ignoring that object, as
@@ -57,7 +58,7 @@ val_dataloader = dict(
         backend_args=backend_args))
 test_dataloader = val_dataloader
 val_evaluator = dict(
-    type='CocoMetric',
+    type='CheckedCocoMetric',
     ann_file=data_root + 'annotations/instances_val2017.json',
     metric=['bbox', 'segm'],
     format_only=False,

@@ -2,7 +2,8 @@
 # Validation reports PQ (CocoPanopticMetric) and box/mask AP (CocoMetric on the instance
 # annotations of the same images) from one run, as MMDetection's Mask2Former configs do.
 # Checked*: our subclasses that validate the json and name the bad file, field or id
-# (mmdet_dr1mask/support). The test pipeline keeps MMDetection's loaders, which
+# (mmdet_dr1mask/support), and metrics that give numbers or a named error on edge cases
+# (mmdet_dr1mask/evaluation: no detection at all, foreign image ids). The test pipeline keeps MMDetection's loaders, which
 # DetInferencer and tools/analysis_tools/benchmark.py look for by name.
 dataset_type = 'CheckedCocoPanopticDataset'
 data_root = 'data/coco/'
@@ -56,11 +57,11 @@ val_dataloader = dict(
         backend_args=backend_args))
 test_dataloader = val_dataloader
 val_evaluator = [
-    dict(type='CocoPanopticMetric',
+    dict(type='CheckedCocoPanopticMetric',
          ann_file=data_root + 'annotations/panoptic_val2017.json',
          seg_prefix=data_root + 'annotations/panoptic_val2017/',
          backend_args=backend_args),
-    dict(type='CocoMetric',
+    dict(type='CheckedCocoMetric',
          ann_file=data_root + 'annotations/instances_val2017.json',
          metric=['bbox', 'segm'],
          backend_args=backend_args),

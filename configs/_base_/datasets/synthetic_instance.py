@@ -1,7 +1,8 @@
 # Synthetic shapes, COCO instances format. Generate it with
 #   python tools/misc/generate_synthetic_dataset.py data/synthetic
 # Checked*: our subclasses that validate the json and name the bad file, field or id
-# (mmdet_dr1mask/support). The test pipeline keeps MMDetection's loaders, which
+# (mmdet_dr1mask/support), and metrics that give numbers or a named error on edge cases
+# (mmdet_dr1mask/evaluation: no detection at all, foreign image ids). The test pipeline keeps MMDetection's loaders, which
 # DetInferencer and tools/analysis_tools/benchmark.py look for by name.
 dataset_type = 'CheckedCocoDataset'
 data_root = 'data/synthetic/'
@@ -58,7 +59,7 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 val_evaluator = dict(
-    type='CocoMetric',
+    type='CheckedCocoMetric',
     ann_file=data_root + 'annotations/instances_val.json',
     metric=['bbox', 'segm'],
     format_only=False,

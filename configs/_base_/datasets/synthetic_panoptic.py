@@ -2,7 +2,8 @@
 # Generate it with
 #   python tools/misc/generate_synthetic_dataset.py data/synthetic
 # Checked*: our subclasses that validate the json and name the bad file, field or id
-# (mmdet_dr1mask/support). The test pipeline keeps MMDetection's loaders, which
+# (mmdet_dr1mask/support), and metrics that give numbers or a named error on edge cases
+# (mmdet_dr1mask/evaluation: no detection at all, foreign image ids). The test pipeline keeps MMDetection's loaders, which
 # DetInferencer and tools/analysis_tools/benchmark.py look for by name.
 dataset_type = 'CheckedCocoPanopticDataset'
 data_root = 'data/synthetic/'
@@ -64,11 +65,11 @@ test_dataloader = val_dataloader
 
 # PQ, and box/mask AP of the things (instances_*.json hold the same objects)
 val_evaluator = [
-    dict(type='CocoPanopticMetric',
+    dict(type='CheckedCocoPanopticMetric',
          ann_file=data_root + 'annotations/panoptic_val.json',
          seg_prefix=data_root + 'annotations/panoptic_val/',
          backend_args=backend_args),
-    dict(type='CocoMetric',
+    dict(type='CheckedCocoMetric',
          ann_file=data_root + 'annotations/instances_val.json',
          metric=['bbox', 'segm'],
          backend_args=backend_args),

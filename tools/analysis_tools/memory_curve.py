@@ -4,9 +4,9 @@ many images through ``tools/demo.py`` (MMDetection's ``DetInferencer``).
 Two measurements, each in a fresh process, on the tiny DR1Mask
 (``configs/dr1mask/dr1mask_r18_fpn_tiny_synthetic.py``) and synthetic data written here:
 
-* ``train``: ``--iters`` iterations (the config's batch of 4) with validation every
-  ``--val-interval``; the process's resident memory (``VmRSS``, Linux) after every
-  ``--every`` iterations and after each validation.
+* ``train``: ``--iters`` iterations (``--batch-size``, the config's 4 by default) with
+  validation every ``--val-interval``; the process's resident memory (``VmRSS``, Linux)
+  after every ``--every`` iterations and after each validation.
 * ``infer``: ``tools/demo.py`` on ``--images`` distinct images with the weights the
   training run saved; resident memory sampled every 0.2 s against the pictures written.
 
@@ -16,7 +16,7 @@ the median of the last 5 % and the maximum after the warm-up, relative to it. Wr
 ``--out`` (json) and ``--plot`` (RSS against iteration and image, one panel each).
 
     python tools/analysis_tools/memory_curve.py WORK_DIR --iters 2000 --val-interval 200 \\
-        --images 1000 --out memory.json --plot memory.png
+        --batch-size 2 --images 1000 --out memory.json --plot memory.png
 """
 import argparse
 import datetime
@@ -41,6 +41,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('work_dir')
     parser.add_argument('--iters', type=int, default=2000, help='training iterations')
     parser.add_argument('--val-interval', type=int, default=200)
+    parser.add_argument('--batch-size', type=int, help="training batch (the config's 4 if "
+                        'not given)')
     parser.add_argument('--every', type=int, default=10, help='iterations between samples')
     parser.add_argument('--images', type=int, default=1000, help='images for inference')
     parser.add_argument('--warmup', type=float, default=0.1,
@@ -98,6 +100,8 @@ def run_train(work_dir: str, data_root: str, args: argparse.Namespace) -> Dict[s
     cfg.work_dir = work_dir
     cfg.train_cfg.max_iters = args.iters
     cfg.train_cfg.val_interval = args.val_interval
+    if args.batch_size is not None:
+        cfg.train_dataloader.batch_size = args.batch_size
     cfg.default_hooks.checkpoint.interval = args.iters  # the weights for `infer`
     cfg.default_hooks.logger.interval = 50
     runner = Runner.from_cfg(cfg)
@@ -202,7 +206,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     report: Dict[str, Any] = dict(
         date=datetime.date.today().isoformat(), machine=platform.processor() or
         platform.machine(), cpus=os.cpu_count(), config=osp.relpath(TINY, REPO_ROOT),
-        img_size=IMG_SIZE, warmup=args.warmup)
+        img_size=IMG_SIZE, warmup=args.warmup, batch_size=args.batch_size)
     report['train'] = in_child('train', dict(params, work_dir=train_dir),
                                osp.join(args.work_dir, 'train.log'))
     report['infer'] = in_child('infer', dict(

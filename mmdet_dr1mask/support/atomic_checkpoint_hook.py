@@ -29,6 +29,7 @@ from mmengine.logging import print_log
 # temporary files are hidden (dot) and end so, to be found and removed after a kill
 PARTIAL_SUFFIX = '.partial'
 ATOMIC_BACKEND = 'atomic_local'
+OUTDATED_KEY = 'outdated_ckpt'  # message hub: the checkpoint to remove after this save
 
 
 def partial_path(path: str) -> str:
@@ -102,9 +103,10 @@ class AtomicCheckpointHook(CheckpointHook):
     checkpoint (periodic, best, last) is renamed into place complete. The pointer is
     written the same way, after the checkpoint, and a checkpoint beyond
     ``max_keep_ckpts`` is removed only after both. So ``--resume`` (automatic or with a
-    named file) always finds a complete checkpoint; a kill between the pointer and the
-    removal leaves at most one old checkpoint behind. Temporary files of saves a kill
-    interrupted are removed when training starts again.
+    named file) always finds a complete checkpoint. When training starts again, the
+    temporary files of saves a kill interrupted are removed, and so is the outdated
+    checkpoint a kill between the pointer and its removal left behind (the checkpoint
+    resumed from names it).
 
     A failed save (disk full, folder not writable) raises an ``OSError`` that names the
     file and the previous checkpoint, which is left intact and still named by the pointer.
@@ -118,11 +120,21 @@ class AtomicCheckpointHook(CheckpointHook):
                 '://' not in str(out_dir):
             self.backend_args = dict(backend=ATOMIC_BACKEND)
         super().before_train(runner)
-        if is_main_process() and isinstance(self.file_backend, LocalBackend):
-            for folder in {self.out_dir, runner.work_dir}:
-                for stale in glob.glob(osp.join(folder, f'.*{PARTIAL_SUFFIX}')):
-                    os.remove(stale)
-                    print_log(f'removed {stale}, a save interrupted earlier', logger='current')
+        if not is_main_process():
+            return
+        if not isinstance(self.file_backend, LocalBackend):
+            return
+        for folder in {self.out_dir, runner.work_dir}:
+            for stale in glob.glob(osp.join(folder, f'.*{PARTIAL_SUFFIX}')):
+                os.remove(stale)
+                print_log(f'removed {stale}, a save interrupted earlier', logger='current')
+        outdated = runner.message_hub.get_info(OUTDATED_KEY)
+        # only in this run's folder: a checkpoint resumed from elsewhere names another's
+        if outdated is not None and osp.isfile(outdated) and \
+                osp.samefile(osp.dirname(outdated), self.out_dir):
+            os.remove(outdated)
+            print_log(f'removed {outdated}, beyond max_keep_ckpts when the checkpoint resumed '
+                      'from was saved', logger='current')
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         # MMEngine's order, less its early removal: the ids to keep are updated first, as
@@ -135,6 +147,9 @@ class AtomicCheckpointHook(CheckpointHook):
                     self.out_dir, self.filename_tmpl.format(self.keep_ckpt_ids.popleft()))
             self.keep_ckpt_ids.append(step)
             runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+        # saved with the checkpoint: a run resumed from it removes the file if a kill came
+        # before this save could
+        runner.message_hub.update_info(OUTDATED_KEY, outdated)
 
         # the message hub's, not self.last_ckpt: after a resume it names the resumed file
         previous = runner.message_hub.get_info('last_ckpt')

@@ -146,5 +146,19 @@ def test_restart_removes_an_interrupted_save_and_keeps_one_complete_checkpoint(t
     assert partial_files(work_dir) == []
     assert sorted(f for f in os.listdir(work_dir) if f.endswith('.pth')) == ['iter_4.pth']
     assert pointer(work_dir) == osp.join(work_dir, 'iter_4.pth')
-    assert torch.load(osp.join(work_dir, 'iter_4.pth'))['message_hub']['runtime_info'][
-        'keep_ckpt_ids'] == [4]
+    info = torch.load(osp.join(work_dir, 'iter_4.pth'))['message_hub']['runtime_info']
+    assert info['keep_ckpt_ids'] == [4] and info['outdated_ckpt'] == osp.join(work_dir,
+                                                                              'iter_2.pth')
+
+
+def test_resume_removes_the_outdated_checkpoint_a_kill_left_behind(tiny_cfg):
+    """A kill after the pointer, before the removal of iter_2.pth: the run resumed from
+    iter_4.pth removes it."""
+    work_dir = tiny_cfg.work_dir
+    Runner.from_cfg(atomic_cfg(tiny_cfg.copy())).train()
+    orphan = osp.join(work_dir, 'iter_2.pth')
+    with open(orphan, 'wb') as f:
+        f.write(b'left behind')
+    tiny_cfg.resume = True
+    Runner.from_cfg(atomic_cfg(tiny_cfg)).train()  # resumed at the end: nothing to train
+    assert sorted(f for f in os.listdir(work_dir) if f.endswith('.pth')) == ['iter_4.pth']

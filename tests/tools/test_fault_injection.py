@@ -20,3 +20,6 @@ def test_kills_inside_saves_are_survived_with_nothing_lost(synthetic_root, tmp_p
     losses = report['losses']
     assert losses['differing'] == [] and losses['iterations_logged'] == 4
     assert report['equal']
+    # the temporary file of the first kill and the checkpoint the second left behind are
+    # removed when the next life starts
+    assert report['files_left'] == ['iter_4.pth']

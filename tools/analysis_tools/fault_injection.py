@@ -333,7 +333,9 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
         date=datetime.date.today().isoformat(), hook=args.hook, iters=args.iters,
         interval=args.interval, max_keep_ckpts=args.max_keep_ckpts, seed=args.seed,
         reference_s=round(total, 1), reference_first_checkpoint_s=round(first_ckpt, 1),
-        random_window_s=round(window, 1), kills=kills, survived=survived, lives=lives)
+        random_window_s=round(window, 1), kills=kills, survived=survived, lives=lives,
+        # what the killed run's folder holds at the end: checkpoints and temporary files
+        files_left=sorted(f for f in os.listdir(killed) if f.endswith(('.pth', '.partial'))))
     if survived:
         name = f'iter_{args.iters}.pth'
         report['checkpoints'] = compare_checkpoints(osp.join(reference, name),

@@ -3,9 +3,10 @@
 MMEngine 0.10.7's ``CheckpointHook`` (i) removes the oldest kept checkpoint, (ii) writes
 the new one in place (``open(path, 'wb')``) and (iii) rewrites the ``last_checkpoint``
 pointer in place. A kill during (ii) leaves a truncated file under the checkpoint's name;
-a kill during (iii) leaves an empty pointer, which ``--resume`` turns into a load of
-``''``; with ``max_keep_ckpts=1`` a kill between (i) and (iii) leaves the pointer naming
-a removed file. Nothing can be resumed in those cases.
+a kill during (iii) leaves an empty or half-written pointer (half a path), which
+``--resume`` tries to load; with ``max_keep_ckpts=1`` a kill between (i) and (iii) leaves
+the pointer naming a removed file. Nothing can be resumed in those cases (measured in
+docs/benchmarks.md, section 6.1).
 
 Here every file is written to a temporary file in the same folder, flushed to disk
 (``fsync``) and renamed over its name (``os.replace``, atomic on POSIX and Windows), so a

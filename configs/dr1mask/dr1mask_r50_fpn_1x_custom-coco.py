@@ -23,13 +23,18 @@
 #     model.bbox_head.num_classes=2 model.semantic_head.num_classes=2 \
 #     val_evaluator.ann_file=data/pets/annotations/instances_val.json \
 #     test_evaluator.ann_file=data/pets/annotations/instances_val.json
-# (one class: "...classes=(cat,)"). The schedule is COCO's (90k iterations at batch 16):
+# (one class: "...classes=(cat,)"). Class names with spaces ('potted plant', 'traffic
+# light') cannot be given this way: MMEngine's --cfg-options removes every space from a
+# value, quoted or not ('pottedplant'), and CheckedCocoDataset then stops because the json
+# has no such category. Write such names in the edit block below (or in a copy of this
+# file), where they keep their spaces. The schedule is COCO's (90k iterations at batch 16):
 # shorten train_cfg.max_iters and param_scheduler for a small dataset, see
 # dr1mask_r50_fpn_coco128-seg.py.
 _base_ = './dr1mask_r50_fpn_1x_coco.py'
 
 # ---------------------------------------------------------------- edit here
 data_root = 'data/my_coco/'
+# class names with spaces ('potted plant') keep them here, not through --cfg-options
 metainfo = dict(classes=('class_a', 'class_b'))
 train_ann_file = 'annotations/instances_train.json'
 train_img_prefix = 'train/'

@@ -1,7 +1,9 @@
 """Engineering support, not part of any model: checked datasets, loaders and optimizer
-constructor (clear errors on bad input), hooks, the checkpoint allow-list, launch and
-pretrained-weight helpers, the synthetic data generator and the shared training recipe.
+constructor (clear errors on bad input), hooks (atomic checkpoints among them), the
+checkpoint allow-list and checked checkpoint loading, launch and pretrained-weight helpers,
+the synthetic data generator and the shared training recipe.
 """
+from .atomic_checkpoint_hook import AtomicCheckpointHook, AtomicLocalBackend, atomic_write
 from .check_num_classes_hook import CheckNumClassesHook
 from .checked_datasets import CheckedCocoDataset, CheckedCocoPanopticDataset
 from .checked_loading import (
@@ -11,10 +13,13 @@ from .checked_loading import (
                               jpeg_is_truncated,
 )
 from .checked_optimizer import CheckedOptimWrapperConstructor
+from .checked_visualizer import CheckedDetLocalVisualizer
 from .checkpoint import (
                               WeightsOnlyCheckpointHook,
                               from_plain,
+                              load_local_checkpoint,
                               mmengine_checkpoint_globals,
+                              register_checked_local_loader,
                               register_checkpoint_safe_globals,
                               to_plain,
 )
@@ -43,13 +48,15 @@ from .synthetic import (
 )
 
 __all__ = [
-    'ANNOTATION_LOADERS', 'CheckNumClassesHook', 'CheckedCocoDataset',
-    'CheckedCocoPanopticDataset', 'CheckedLoadAnnotations', 'CheckedLoadImageFromFile',
-    'CheckedLoadPanopticAnnotations', 'CheckedOptimWrapperConstructor', 'FiniteLossesMixin',
-    'IMAGE_EXTS', 'ProgressBarHook', 'RandomStateHook', 'STUFF_CLASSES',
-    'SYNTHETIC_INSTANCE_METAINFO', 'SYNTHETIC_PANOPTIC_METAINFO', 'SyntheticConfig',
-    'THING_CLASSES', 'WeightsOnlyCheckpointHook', 'adapt_distributed_to_cpu', 'from_plain',
+    'ANNOTATION_LOADERS', 'AtomicCheckpointHook', 'AtomicLocalBackend', 'CheckNumClassesHook',
+    'CheckedCocoDataset', 'CheckedCocoPanopticDataset', 'CheckedDetLocalVisualizer',
+    'CheckedLoadAnnotations', 'CheckedLoadImageFromFile', 'CheckedLoadPanopticAnnotations',
+    'CheckedOptimWrapperConstructor', 'FiniteLossesMixin', 'IMAGE_EXTS', 'ProgressBarHook',
+    'RandomStateHook', 'STUFF_CLASSES', 'SYNTHETIC_INSTANCE_METAINFO',
+    'SYNTHETIC_PANOPTIC_METAINFO', 'SyntheticConfig', 'THING_CLASSES',
+    'WeightsOnlyCheckpointHook', 'adapt_distributed_to_cpu', 'atomic_write', 'from_plain',
     'generate_image', 'generate_split', 'inference_pipeline', 'jpeg_is_truncated',
-    'list_images', 'load_config', 'load_torchvision_name', 'mmengine_checkpoint_globals',
+    'list_images', 'load_config', 'load_local_checkpoint', 'load_torchvision_name',
+    'mmengine_checkpoint_globals', 'register_checked_local_loader',
     'register_checkpoint_safe_globals', 'retarget_data_root', 'shorten_schedule', 'to_plain'
 ]

@@ -69,8 +69,16 @@ def check_categories(categories: List[dict], classes: Sequence[str], ann_file: s
     unknown = [c for c in classes if c not in names]
     if unknown:
         # MMDetection would map the remaining classes to labels 0..n-1: every label shifts.
-        raise ValueError(f'{ann_file}: metainfo classes {unknown} are not among the json\'s '
-                         f'categories {sorted(names)}')
+        message = f'{ann_file}: metainfo classes {unknown} are not among the json\'s ' \
+            f'categories {sorted(names)}'
+        spaced = {name.replace(' ', ''): name for name in names if ' ' in name}
+        lost = [f'{c!r} is {spaced[c]!r}' for c in unknown if c in spaced]
+        if lost:
+            message += (f'. {", ".join(lost)} without its spaces: --cfg-options (MMEngine\'s '
+                        'DictAction) removes every space from a value; write class names '
+                        'with spaces in the config file (e.g. the edit block of '
+                        'configs/dr1mask/dr1mask_r50_fpn_1x_custom-coco.py)')
+        raise ValueError(message)
     return {cat['id'] for cat in categories}
 
 

@@ -43,6 +43,8 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
                 img_bytes = FileClient.infer_client(self.file_client_args, filename).get(filename)
             else:
                 img_bytes = get(filename, backend_args=self.backend_args)
+            if not img_bytes:  # OpenCV's message would be "!buf.empty() in imdecode_"
+                raise ValueError(f'{filename}: not a readable image (empty file)')
             if jpeg_is_truncated(img_bytes):
                 raise ValueError(f'{filename}: truncated JPEG (no end-of-image marker after '
                                  'the last scan)')

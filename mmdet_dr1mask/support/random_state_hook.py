@@ -69,12 +69,35 @@ class RandomStateHook(Hook):
     The states are rank 0's (only rank 0 writes checkpoints), so they are
     restored only in single-process runs; multi-process runs are re-seeded as
     before. Loading weights with ``load_from`` (no resume) restores nothing.
+
+    Validation draws random numbers too (creating its dataloader's iterator draws
+    a seed from torch's generator), after the checkpoint of the same iteration is
+    saved: a run resumed from that checkpoint starts from the states before the
+    validation, the uninterrupted run from those after it, and their losses part.
+    ``isolate_validation=True`` gives the generators back to training as validation
+    found them, so a resumed run repeats the uninterrupted one with periodic
+    validation too. It is off by default because it changes the random numbers of
+    every run that validates during training (from the first validation on).
+
+    Args:
+        isolate_validation: restore the generators' states after each validation.
     """
 
     priority = 'VERY_LOW'
 
-    def __init__(self) -> None:
+    def __init__(self, isolate_validation: bool = False) -> None:
+        self.isolate_validation = isolate_validation
         self._pending: Optional[Dict[str, Any]] = None
+        self._before_val: Optional[Dict[str, Any]] = None
+
+    def before_val(self, runner) -> None:
+        if self.isolate_validation:
+            self._before_val = get_random_states()
+
+    def after_val(self, runner) -> None:
+        states, self._before_val = self._before_val, None
+        if states is not None:
+            set_random_states(states)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint[CHECKPOINT_KEY] = get_random_states()

@@ -3,6 +3,7 @@
 Each test corrupts a copy of the synthetic dataset and builds the dataset of our base
 configs (CheckedCocoDataset / CheckedCocoPanopticDataset and their train pipelines).
 """
+import argparse
 import copy
 import json
 import os.path as osp
@@ -13,7 +14,7 @@ from conftest import REPO_ROOT
 from mmcv.transforms import LoadImageFromFile
 from mmdet.datasets import get_loading_pipeline
 from mmdet.datasets.transforms import LoadAnnotations
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 from mmdet_dr1mask.support import (
@@ -102,6 +103,13 @@ def test_corrupt_image_is_named(root):
         CheckedLoadImageFromFile(imdecode_backend='pillow')(dict(img_path=path))
 
 
+def test_empty_image_file_is_named_as_empty(tmp_path):
+    path = str(tmp_path / 'empty.jpg')
+    open(path, 'wb').close()
+    with pytest.raises(ValueError, match=f'{path}: not a readable image \\(empty file\\)'):
+        CheckedLoadImageFromFile()(dict(img_path=path))
+
+
 def test_truncated_jpeg_is_named_not_decoded_grey(root):
     dataset = build(root)
     path = dataset.get_data_info(0)['img_path']
@@ -150,6 +158,21 @@ def test_class_missing_from_the_categories_is_named(root):
     # MMDetection would number the two remaining classes 0, 1: every label would shift
     with pytest.raises(ValueError, match=r"classes \['circle'\] are not among"):
         build(root, metainfo=dict(classes=('circle', 'box', 'triangle')))
+
+
+def test_class_name_that_lost_its_spaces_on_the_command_line_is_explained(root):
+    def edit(data):
+        data['categories'][1]['name'] = 'potted plant'  # the synthetic 'box'
+    edit_json(instances_json(root), edit)
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    option = parser.parse_args(['--cfg-options', "classes=('disk','potted plant','triangle')"])
+    classes = option.cfg_options['classes']
+    assert classes == ('disk', 'pottedplant', 'triangle')  # MMEngine removes the space
+    with pytest.raises(ValueError, match=r"classes \['pottedplant'\] are not among .* "
+                       r"'pottedplant' is 'potted plant' without its spaces: --cfg-options"):
+        build(root, metainfo=dict(classes=classes))
+    assert len(build(root, metainfo=dict(classes=('disk', 'potted plant', 'triangle')))) == 8
 
 
 def test_polygon_with_odd_coordinates_is_named(root):

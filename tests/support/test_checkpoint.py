@@ -1,4 +1,5 @@
-"""MMEngine checkpoints load under torch >= 2.6 (weights_only) for resume, test, inference."""
+"""MMEngine checkpoints load under torch >= 2.6 (weights_only) for resume, test, inference;
+a file that cannot be loaded is named."""
 import contextlib
 import io
 import os
@@ -289,3 +290,53 @@ class Arbitrary:
 def test_what_numpy_and_mmengine_do_not_pickle_is_refused(payload):
     with pytest.raises(pickle.UnpicklingError):
         round_trip(dict(state_dict={}, meta=payload))
+
+
+# --------------------------------------------- unreadable files are named
+def damaged(data: bytes, kind: str) -> bytes:
+    if kind == 'truncated':  # a kill during an in-place write
+        return data[:len(data) // 2]
+    if kind == 'last_bytes_missing':
+        return data[:-10]
+    if kind == 'empty':
+        return b''
+    if kind == 'changed_byte':  # in a stored tensor: torch.load would not notice
+        return data[:-2000] + bytes([data[-2000] ^ 0xFF]) + data[-1999:]
+    return b'not a checkpoint\n' * 10  # 'text'
+
+
+@pytest.mark.parametrize('kind', ['truncated', 'last_bytes_missing', 'empty', 'changed_byte',
+                                  'text'])
+def test_a_damaged_checkpoint_is_named_as_truncated_or_corrupt(tmp_path, kind):
+    from mmengine.runner import load_checkpoint
+    buffer = io.BytesIO()
+    torch.save(dict(state_dict=torch.nn.Linear(30, 20).state_dict()), buffer)
+    path = str(tmp_path / 'iter_8.pth')
+    with open(path, 'wb') as f:
+        f.write(damaged(buffer.getvalue(), kind))
+    with pytest.raises(RuntimeError, match=f'checkpoint {path} is truncated or corrupt'):
+        load_checkpoint(torch.nn.Linear(30, 20), path)
+
+
+def test_an_intact_checkpoint_torch_refuses_is_named_but_not_called_corrupt(tmp_path):
+    path = str(tmp_path / 'foreign.pth')
+    torch.save(dict(state_dict={}, extra=RecordStart), path)  # a class off the allow-list
+    from mmengine.runner import load_checkpoint
+    with pytest.raises(RuntimeError, match=f'(?s)checkpoint {path} cannot be loaded.*'
+                       'Unsupported global'):
+        load_checkpoint(torch.nn.Linear(3, 2), path)
+
+
+def test_resume_from_a_truncated_checkpoint_names_it(trained, tmp_path):
+    cfg, _ = trained
+    with open(osp.join(cfg.work_dir, 'iter_4.pth'), 'rb') as f:
+        data = f.read()
+    path = str(tmp_path / 'iter_4_truncated.pth')
+    with open(path, 'wb') as f:
+        f.write(data[:len(data) // 3])
+    cfg = cfg.copy()
+    cfg.resume, cfg.load_from = True, path  # as `tools/train.py --resume PATH`
+    cfg.work_dir = str(tmp_path / 'resumed')
+    with pytest.raises(RuntimeError, match=f'checkpoint {path} is truncated or corrupt: not '
+                       'a complete zip archive'):
+        Runner.from_cfg(cfg).train()

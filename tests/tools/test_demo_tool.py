@@ -1,8 +1,11 @@
-"""tools/demo.py draws instance and panoptic predictions of a checkpoint into PNGs."""
+"""tools/demo.py draws instance and panoptic predictions of a checkpoint into PNGs; a file
+that is not a readable image is skipped, named, and reported at the end."""
 import copy
 import os.path as osp
+import shutil
 
 import cv2
+import numpy as np
 import pytest
 import torch
 from conftest import REPO_ROOT, load_tool
@@ -102,3 +105,46 @@ def test_onnx_option_names_a_missing_graph(tmp_path, synthetic_root):
     with pytest.raises(FileNotFoundError, match='nope.onnx'):
         load_tool('demo.py').main([osp.join(synthetic_root, 'val'), TINY_PAN, '--onnx',
                                    str(tmp_path / 'nope.onnx')])
+def test_grayscale_rgba_16_bit_and_1x1_images_are_drawn(panoptic_checkpoint, tmp_path):
+    demo = load_tool('demo.py')
+    folder = tmp_path / 'images'
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    images = {
+        'gray.png': rng.integers(0, 256, (40, 56), dtype=np.uint8),
+        'rgba.png': rng.integers(0, 256, (40, 56, 4), dtype=np.uint8),
+        'sixteen_bit.png': rng.integers(0, 65536, (40, 56, 3), dtype=np.uint16),
+        'one_pixel.png': np.full((1, 1, 3), 200, dtype=np.uint8),
+    }
+    for name, image in images.items():
+        assert cv2.imwrite(str(folder / name), image)
+    files = demo.main([str(folder), TINY_PAN, '--weights', panoptic_checkpoint, '--out-dir',
+                       str(tmp_path / 'out')])
+    assert sorted(osp.basename(f) for f in files) == sorted(images)
+    for f in files:
+        h, w = images[osp.basename(f)].shape[:2]
+        assert cv2.imread(f).shape == (h, 2 * w, 3)  # image | prediction, 8-bit colour
+
+
+def test_unreadable_files_are_skipped_named_and_reported(panoptic_checkpoint, synthetic_root,
+                                                         tmp_path):
+    demo = load_tool('demo.py')
+    folder = tmp_path / 'images'
+    folder.mkdir()
+    shutil.copy(osp.join(synthetic_root, 'val', '000000000001.jpg'), folder / 'a_good.jpg')
+    (folder / 'b_empty.jpg').write_bytes(b'')
+    (folder / 'c_text.png').write_text('not an image')
+    shutil.copy(osp.join(synthetic_root, 'val', '000000000002.jpg'), folder / 'd_good.jpg')
+    out_dir = tmp_path / 'out'
+    with pytest.warns(UserWarning, match='b_empty.jpg: not a readable image') as warned, \
+            pytest.raises(SystemExit) as stopped:
+        demo.main([str(folder), TINY_PAN, '--weights', panoptic_checkpoint, '--out-dir',
+                   str(out_dir)])
+    assert any('c_text.png: not a readable image' in str(w.message) for w in warned)
+    # the run went on past the bad files, then stopped with status 1 listing them
+    assert sorted(p.name for p in out_dir.iterdir()) == ['a_good.png', 'd_good.png']
+    message = stopped.value.code
+    assert isinstance(message, str)  # SystemExit(str): exit status 1
+    assert message.startswith('2 file(s) skipped')
+    assert 'b_empty.jpg: not a readable image (empty file)' in message
+    assert 'c_text.png: not a readable image' in message

@@ -1,5 +1,7 @@
 """`tools/train.py --resume` loses nothing: after a stop at iteration N the next iterations
-give the same losses as an uninterrupted run (deterministic mode, CPU)."""
+give the same losses as an uninterrupted run (deterministic mode, CPU), also with a
+validation between the checkpoint and the next iteration when RandomStateHook isolates
+validation."""
 import glob
 import json
 import os.path as osp
@@ -53,7 +55,10 @@ def losses_by_iter(work_dir: str) -> dict:
     # (one worker: more would add time, not coverage)
     ['train_dataloader.sampler.type=InfiniteSampler', 'train_dataloader.num_workers=1',
      'train_dataloader.persistent_workers=True'],
-], ids=['DefaultSampler', 'InfiniteSampler-workers'])
+    # a validation right after the checkpoint the run resumes from: the generators are
+    # given back to training as validation found them (without, iteration 4 differs)
+    ['train_cfg.val_interval=3', 'default_hooks.random_state.isolate_validation=True'],
+], ids=['DefaultSampler', 'InfiniteSampler-workers', 'validation-isolated'])
 def test_resumed_run_gives_the_losses_of_an_uninterrupted_one(synthetic_root, tmp_path, loader,
                                                               restore_determinism):
     whole, parts = str(tmp_path / 'whole'), str(tmp_path / 'parts')

@@ -17,7 +17,7 @@ README says where to get them) with the same recipe, applied to every config by
 * schedule: SGD lr ``--lr``, momentum 0.9, weight decay 1e-4, gradient clipping at norm
   35 (models named by ``--own-optimizer`` keep their config's optimizer, e.g. K-Net's
   AdamW), linear warm-up over the first 1/6 of the iterations, lr / 10 at 3/4,
-  ``--iters`` iterations, box and mask AP (CocoMetric) every ``--val-interval``.
+  ``--iters`` iterations, box and mask AP (CheckedCocoMetric) every ``--val-interval``.
 
 Each model trains in its own process (``tools/train.py``, so an interrupted run resumes
 with ``--resume``); afterwards every evaluation is collected into ``--out`` and
@@ -155,7 +155,7 @@ def apply_recipe(cfg: Config, args: argparse.Namespace, train_ann: str, eval_ann
         drop_last=False, sampler=dict(type='DefaultSampler', shuffle=False),
         dataset=dict(**dataset, ann_file=eval_ann, test_mode=True, pipeline=test_pipeline))
     cfg.test_dataloader = cfg.val_dataloader
-    cfg.val_evaluator = dict(type='CocoMetric', ann_file=eval_ann, metric=['bbox', 'segm'],
+    cfg.val_evaluator = dict(type='CheckedCocoMetric', ann_file=eval_ann, metric=['bbox', 'segm'],
                              format_only=False)
     cfg.test_evaluator = cfg.val_evaluator
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=args.iters)
@@ -169,7 +169,8 @@ def apply_recipe(cfg: Config, args: argparse.Namespace, train_ann: str, eval_ann
              end=max(1, args.iters // 6)),
         dict(type='MultiStepLR', by_epoch=False)]
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=10, log_metric_by_epoch=False)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', by_epoch=False,
+    # atomic: with one checkpoint kept, MMEngine's hook removes it before writing the next
+    cfg.default_hooks.checkpoint = dict(type='AtomicCheckpointHook', by_epoch=False,
                                         max_keep_ckpts=1)
     shorten_schedule(cfg, args.iters, lr_drops=(3 / 4, ), val_interval=args.val_interval)
     cfg.log_processor = dict(by_epoch=False)

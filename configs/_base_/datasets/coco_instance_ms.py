@@ -8,6 +8,8 @@
 # builds for LoadAnnotations) decodes the masks of an image with a non-crowd RLE object
 # into bitmaps instead of ignoring that object, as MMDetection's LoadAnnotations does
 # (COCO's RLE masks are all crowd regions).
+# The evaluators are our Checked* metrics, which give numbers or a named error on edge
+# cases (mmdet_dr1mask/evaluation: no detection at all, foreign image ids).
 dataset_type = 'CheckedCocoDataset'
 data_root = 'data/coco/'
 backend_args = None
@@ -59,7 +61,7 @@ val_dataloader = dict(
         backend_args=backend_args))
 test_dataloader = val_dataloader
 val_evaluator = dict(
-    type='CocoMetric',
+    type='CheckedCocoMetric',
     ann_file=data_root + 'annotations/instances_val2017.json',
     metric=['bbox', 'segm'],
     format_only=False,

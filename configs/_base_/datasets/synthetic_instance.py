@@ -4,6 +4,8 @@
 # id (mmdet_dr1mask/support). The pipelines name MMDetection's loaders, which MMDetection's
 # tools (analyze_results.py, DetInferencer) and tools/analysis_tools/benchmark.py look
 # for; the Checked datasets build them as our checked subclasses (CheckedLoad*).
+# The evaluators are our Checked* metrics, which give numbers or a named error on edge
+# cases (mmdet_dr1mask/evaluation: no detection at all, foreign image ids).
 dataset_type = 'CheckedCocoDataset'
 data_root = 'data/synthetic/'
 metainfo = dict(
@@ -59,7 +61,7 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 val_evaluator = dict(
-    type='CocoMetric',
+    type='CheckedCocoMetric',
     ann_file=data_root + 'annotations/instances_val.json',
     metric=['bbox', 'segm'],
     format_only=False,

@@ -5,6 +5,8 @@
 # id (mmdet_dr1mask/support). The pipelines name MMDetection's loaders, which MMDetection's
 # tools (analyze_results.py, DetInferencer) and tools/analysis_tools/benchmark.py look
 # for; the Checked datasets build them as our checked subclasses (CheckedLoad*).
+# The evaluators are our Checked* metrics, which give numbers or a named error on edge
+# cases (mmdet_dr1mask/evaluation: no detection at all, foreign image ids).
 dataset_type = 'CheckedCocoPanopticDataset'
 data_root = 'data/synthetic/'
 metainfo = dict(
@@ -65,11 +67,11 @@ test_dataloader = val_dataloader
 
 # PQ, and box/mask AP of the things (instances_*.json hold the same objects)
 val_evaluator = [
-    dict(type='CocoPanopticMetric',
+    dict(type='CheckedCocoPanopticMetric',
          ann_file=data_root + 'annotations/panoptic_val.json',
          seg_prefix=data_root + 'annotations/panoptic_val/',
          backend_args=backend_args),
-    dict(type='CocoMetric',
+    dict(type='CheckedCocoMetric',
          ann_file=data_root + 'annotations/instances_val.json',
          metric=['bbox', 'segm'],
          backend_args=backend_args),

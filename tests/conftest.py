@@ -139,3 +139,21 @@ def image_batch(h: int, w: int, scale: float = 1.0) -> dict:
                                          scale_factor=(scale, scale)))
     return dict(inputs=[torch.randint(0, 255, (3, *size), dtype=torch.uint8)],
                 data_samples=[sample])
+
+
+def synthetic_panoptic_val(root: str, meta_keys: tuple = ()):
+    """The val split of the synthetic panoptic data at ``root``, loaded and packed as a
+    test pipeline does (images, boxes, masks, panoptic PNG); ``meta_keys`` extends
+    PackDetInputs' meta keys."""
+    from mmdet.datasets import CocoPanopticDataset
+    from mmdet.datasets.transforms.formatting import PackDetInputs
+
+    from mmdet_dr1mask.support import SYNTHETIC_PANOPTIC_METAINFO
+    return CocoPanopticDataset(
+        data_root=root, ann_file='annotations/panoptic_val.json',
+        data_prefix=dict(img='val/', seg='annotations/panoptic_val/'),
+        metainfo=SYNTHETIC_PANOPTIC_METAINFO, test_mode=True, pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadPanopticAnnotations', with_bbox=True, with_mask=True, with_seg=True),
+            dict(type='PackDetInputs',
+                 meta_keys=PackDetInputs().meta_keys + tuple(meta_keys))])

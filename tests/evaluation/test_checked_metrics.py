@@ -10,7 +10,8 @@ from collections import Counter
 
 import pytest
 import torch
-from mmdet.datasets import CocoDataset, CocoPanopticDataset
+from conftest import synthetic_panoptic_val
+from mmdet.datasets import CocoDataset
 from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmdet.utils import register_all_modules
 from mmengine.evaluator import Evaluator
@@ -27,13 +28,7 @@ META_KEYS = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')
 # ------------------------------------------------------------------ panoptic
 @pytest.fixture(scope='module')
 def panoptic_samples(synthetic_root):
-    dataset = CocoPanopticDataset(
-        data_root=synthetic_root, ann_file='annotations/panoptic_val.json',
-        data_prefix=dict(img='val/', seg='annotations/panoptic_val/'),
-        metainfo=SYNTHETIC_PANOPTIC_METAINFO, test_mode=True, pipeline=[
-            dict(type='LoadImageFromFile'),
-            dict(type='LoadPanopticAnnotations', with_bbox=True, with_mask=True, with_seg=True),
-            dict(type='PackDetInputs', meta_keys=META_KEYS + ('seg_map_path', ))])
+    dataset = synthetic_panoptic_val(synthetic_root, ('seg_map_path', ))
     return [dataset[i]['data_samples'] for i in range(len(dataset))]
 
 

@@ -2,8 +2,7 @@
 import os.path as osp
 
 import torch
-from conftest import REPO_ROOT
-from mmdet.datasets import CocoPanopticDataset
+from conftest import REPO_ROOT, synthetic_panoptic_val
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
 from mmengine.evaluator import Evaluator
@@ -11,7 +10,6 @@ from mmengine.runner import Runner
 from mmengine.structures import PixelData
 
 from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import covered_things, encode_panoptic
-from mmdet_dr1mask.support import SYNTHETIC_PANOPTIC_METAINFO
 
 register_all_modules()
 TINY = osp.join(REPO_ROOT, 'configs', 'dr1mask', 'dr1mask_r18_fpn_tiny_synthetic-panoptic.py')
@@ -37,13 +35,7 @@ def gt_as_channel_maps(sample):
 
 
 def test_ground_truth_through_the_output_encoding_scores_pq_100(synthetic_root):
-    dataset = CocoPanopticDataset(
-        data_root=synthetic_root, ann_file='annotations/panoptic_val.json',
-        data_prefix=dict(img='val/', seg='annotations/panoptic_val/'),
-        metainfo=SYNTHETIC_PANOPTIC_METAINFO, test_mode=True, pipeline=[
-            dict(type='LoadImageFromFile'),
-            dict(type='LoadPanopticAnnotations', with_bbox=True, with_mask=True, with_seg=True),
-            dict(type='PackDetInputs')])
+    dataset = synthetic_panoptic_val(synthetic_root)
     evaluator = Evaluator(dict(
         type='CocoPanopticMetric', ann_file=osp.join(synthetic_root, 'annotations',
                                                      'panoptic_val.json'),

@@ -72,6 +72,11 @@ class DR1Conv(nn.Module):
             in_channels, out_channels, kernel_size, stride=stride,
             padding=dilation * (kernel_size // 2) if padding is None else padding,
             dilation=dilation, bias=bias, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        conv = self.conv  # conv -> (BatchNorm) -> act: the structure the inference fold needs
+        self.foldable = tuple(conv.order) == ('conv', 'norm', 'act') and (
+            not conv.with_norm or isinstance(conv.norm, _BatchNorm)) and \
+            type(conv.conv) is nn.Conv2d and not conv.with_explicit_padding and \
+            not conv.with_spectral_norm
 
     def forward(self, x: Tensor, a: Optional[Tensor] = None,
                 b: Optional[Tensor] = None) -> Tensor:
@@ -89,7 +94,7 @@ class DR1Conv(nn.Module):
         if self.use_a:
             _check_factor('A', a, x.shape)
             x = x * a
-        if not self.training and not torch.is_grad_enabled() and self._foldable():
+        if not self.training and not torch.is_grad_enabled() and self.foldable:
             y = self._folded_conv(x)
         else:
             y = self.conv(x)
@@ -98,14 +103,6 @@ class DR1Conv(nn.Module):
             # in place on a fresh output when nothing records it for backward
             y = y.mul_(b) if not torch.is_grad_enabled() else y * b
         return y
-
-    def _foldable(self) -> bool:
-        """conv → (BatchNorm in eval mode) → act, the order the fold assumes."""
-        conv = self.conv
-        return tuple(conv.order) == ('conv', 'norm', 'act') and (
-            not conv.with_norm or isinstance(conv.norm, _BatchNorm)) and \
-            type(conv.conv) is nn.Conv2d and not conv.with_explicit_padding and \
-            not conv.with_spectral_norm
 
     def folded_weights(self) -> Tuple[Tensor, Optional[Tensor]]:
         """The conv's weight and bias with the eval-mode BatchNorm folded in.

@@ -15,6 +15,7 @@ from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import (
     confine_to_boxes,
     covered_things,
     encode_panoptic,
+    mask_areas,
     mean_embeddings,
 )
 
@@ -108,6 +109,14 @@ def test_no_detection_gives_a_stuff_only_map():
     assert not covered_things(full, torch.zeros(0), S, 0.5).any()
     pan = encode_panoptic(full, torch.zeros(0, dtype=torch.long), T, S, 0)
     assert pan.tolist() == [[T, T + 1], [T + 1, T + 1]]
+
+
+@pytest.mark.parametrize('shape', [(0, 5, 7), (3, 1, 1), (4, 8, 8), (5, 33, 517), (2, 0, 4)])
+def test_mask_areas_count_the_pixels_of_any_mask_size(shape):
+    masks = torch.rand(shape, generator=torch.Generator().manual_seed(0)) > 0.3
+    assert mask_areas(masks).tolist() == masks.flatten(1).sum(1).tolist()
+    # 64-byte groups are summed in uint8: a full group (64) must not wrap
+    assert mask_areas(torch.ones(2, 16, 16, dtype=torch.bool)).tolist() == [256, 256]
 
 
 @pytest.mark.parametrize('num_dets', [0, 3])

@@ -18,7 +18,7 @@ padding stay outside: they are MMDetection's own test pipeline and data preproce
 run unchanged by the ONNX Runtime backend (``ort_backend.py``).
 
 The model's parts (backbone, neck, dense head, basis, attention, panoptic layer,
-``covered_things``/``encode_panoptic``) are called as they are;
+``duplicate_things``/``covered_things``/``encode_panoptic``) are called as they are;
 what differs from the PyTorch ``predict`` is written for fixed-shape-free tracing:
 
 * filter and top-k without Python ``min`` on a traced size (a Python integer would be
@@ -46,7 +46,7 @@ from mmdet.structures.bbox import distance2bbox
 from torch import Tensor, nn
 
 from ..models.detectors import BlendMask, DR1Mask
-from ..models.seg_heads.dr1_panoptic_head import covered_things, encode_panoptic
+from ..models.seg_heads.dr1_panoptic_head import covered_things, duplicate_things, encode_panoptic
 
 OPSET = 17  # RoiAlign with half_pixel needs opset 16
 INSTANCE_OUTPUTS = ('boxes', 'scores', 'labels', 'masks')
@@ -271,7 +271,12 @@ class ExportableSegmentor(nn.Module):
                      ori_shape: Tensor, scale: Tensor) -> Tensor:
         """``DR1PanopticHead.predict`` for one image at the original size."""
         head = self.model.panoptic_head
-        keep = (scores >= head.score_thr).nonzero()[:, 0]
+        candidates = scores >= head.score_thr
+        if head.drop_duplicates:
+            # scripted, so that its loop over the detections becomes an ONNX Loop
+            candidates = candidates & ~torch.jit.script(duplicate_things)(
+                masks, candidates, head.overlap_thr)
+        keep = candidates.nonzero()[:, 0]
         areas = masks.flatten(1).sum(1)[keep]
         logits = head(bases, thing_weights[keep], boxes[keep] if head.uses_boxes else None,
                       scale[:2])

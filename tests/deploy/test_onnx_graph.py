@@ -47,8 +47,10 @@ def parity(model, runtime, h: int, w: int, scale: float) -> dict:
 @pytest.mark.parametrize('name, panoptic', [
     ('DR1Mask', {}), ('BlendMask', {}), ('DR1Mask-panoptic', {}),
     ('DR1Mask-panoptic', dict(things_in_boxes=True)),
-    ('DR1Mask-panoptic', dict(position_prior=True))],
-    ids=['DR1Mask', 'BlendMask', 'DR1Mask-panoptic', 'things_in_boxes', 'position_prior'])
+    ('DR1Mask-panoptic', dict(position_prior=True)),
+    ('DR1Mask-panoptic', dict(drop_duplicates=False))],
+    ids=['DR1Mask', 'BlendMask', 'DR1Mask-panoptic', 'things_in_boxes', 'position_prior',
+         'keeping_duplicates'])
 def test_onnx_runtime_gives_pytorch_results_on_images_of_any_size(name, panoptic, tmp_path):
     model, runtime = exported(name, tmp_path, **panoptic)
     for h, w, scale in SIZES:
@@ -75,6 +77,37 @@ def test_export_refuses_models_it_does_not_cover(name):
     model = build_tiny_model(name).eval()
     with pytest.raises(TypeError, match='ONNX export'):
         ExportableSegmentor(model)
+
+
+def test_duplicate_filter_is_an_onnx_loop_with_pytorch_results(tmp_path):
+    import onnx
+    import onnxruntime as ort
+
+    from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import duplicate_things
+
+    class Filter(torch.nn.Module):
+        def forward(self, masks, candidates):
+            return torch.jit.script(duplicate_things)(masks, candidates, 0.5)
+
+    path = str(tmp_path / 'filter.onnx')
+    masks = torch.zeros(3, 6, 6, dtype=torch.bool)
+    masks[:, :3, :3] = True
+    torch.onnx.export(Filter(), (masks, torch.ones(3, dtype=torch.bool)), path, dynamo=False,
+                      opset_version=17, input_names=['masks', 'candidates'],
+                      dynamic_axes=dict(masks=[0, 1, 2], candidates=[0]))
+    assert any(node.op_type == 'Loop' for node in onnx.load(path).graph.node)
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    generator = torch.Generator().manual_seed(0)
+    for k, h, w in [(0, 5, 5), (1, 3, 4), (7, 9, 13), (30, 16, 16)]:
+        # random boxes: many overlap by more than half, many do not
+        masks = torch.zeros(k, h, w, dtype=torch.bool)
+        for i in range(k):
+            y, x = torch.randint(0, h, (2, ), generator=generator).tolist()
+            dy, dx = torch.randint(1, max(h, w), (2, ), generator=generator).tolist()
+            masks[i, y:y + dy, x:x + dx] = True
+        candidates = torch.rand(k, generator=generator) > 0.2
+        (got, ) = session.run(None, dict(masks=masks.numpy(), candidates=candidates.numpy()))
+        assert got.tolist() == duplicate_things(masks, candidates, 0.5).tolist(), (k, h, w)
 
 
 def test_separable_mask_pasting_equals_grid_sample_pasting():

@@ -14,5 +14,6 @@ model = dict(
         basis_stride=4,
         score_thr=0.4,
         overlap_thr=0.5,
+        drop_duplicates=True,  # a detection lying on higher-scored ones gets no channel
         stuff_area_limit=4096,
         loss_panoptic=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)))

@@ -9,12 +9,17 @@ thing columns are dynamic, one per instance:
   stuff pixels to their stuff channel and the pixels of instance c to channel
   C_stuff + c; void, crowd, padding and instances with no positive are ignored.
 * inference: each detection scoring at least ``score_thr`` gives one thing
-  channel (its embedding). The logits are resampled aligned (basis pixel i on
-  input pixel 4i) to the original image and arg-maxed (``aligned_argmax.py``);
-  a thing whose visible
-  area is below ``overlap_thr`` of its own instance mask is dropped (its pixels
-  go to the best stuff class), stuff regions under ``stuff_area_limit`` pixels
-  become void.
+  channel (its embedding), except duplicates (``drop_duplicates``, on by default; the
+  paper does not say how detections become channels): in score order, a detection whose
+  instance mask lies more than ``overlap_thr`` on the masks of those kept before it is
+  dropped, as MMDetection's and Detectron2's panoptic fusion drop instances. Box NMS lets
+  through near-identical detections of one object; as thing channels their embeddings
+  are near-equal, so the arg-max split the object between them and the overlap filter
+  below then dropped both halves (docs/benchmarks.md §5). The logits are resampled
+  aligned (basis pixel i on input pixel 4i) to the original image and arg-maxed
+  (``aligned_argmax.py``); a thing whose visible area is below ``overlap_thr`` of its
+  own instance mask is dropped (its pixels go to the best stuff class), stuff regions
+  under ``stuff_area_limit`` pixels become void.
 
 ``things_in_boxes`` (off by default, not in the paper) confines each thing channel to
 its box: the detected box at inference and, when the model is trained with it, the GT
@@ -70,6 +75,9 @@ class DR1PanopticHead(BaseModule):
         position_prior: thing channels made position-aware (an extension beyond the
             paper, see the module doc): each thing logit gets ``-γ · d²``, d the distance
             to its box centre over half the box diagonal, γ ≥ 0 one learned scalar.
+        drop_duplicates: before the layer, drop a detection whose instance mask lies more
+            than ``overlap_thr`` on the masks of higher-scored kept ones (inference only;
+            see the module doc).
         ignore_index: void label of ``gt_sem_seg``.
         loss_panoptic: the per-pixel loss over stuff + thing channels.
         init_cfg: MMEngine init config.
@@ -85,6 +93,7 @@ class DR1PanopticHead(BaseModule):
                  stuff_area_limit: int = 4096,
                  things_in_boxes: bool = False,
                  position_prior: bool = False,
+                 drop_duplicates: bool = True,
                  ignore_index: int = 255,
                  loss_panoptic: ConfigType = dict(
                      type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
@@ -99,6 +108,7 @@ class DR1PanopticHead(BaseModule):
         self.overlap_thr = overlap_thr
         self.stuff_area_limit = stuff_area_limit
         self.things_in_boxes = things_in_boxes
+        self.drop_duplicates = drop_duplicates
         self.ignore_index = ignore_index
         self.conv_stuff = nn.Conv2d(in_channels, num_stuff_classes, 1, bias=False)  # W_stuff
         # γ = softplus(position_weight), 0.69 at the start
@@ -213,6 +223,8 @@ class DR1PanopticHead(BaseModule):
         maps = []
         for img_bases, dets, meta in zip(bases, results_list, batch_img_metas):
             keep = dets.scores >= self.score_thr
+            if self.drop_duplicates:
+                keep = keep & ~duplicate_things(dets.masks, keep, self.overlap_thr)
             # index the areas, not the (K, H, W) masks: that would copy them
             areas = mask_areas(dets.masks)[keep]
             labels = dets.labels[keep]
@@ -250,6 +262,32 @@ def mean_embeddings(gt_inds: Tensor, embeddings: Tensor, num_gts: int) -> Tuple[
     counts = torch.bincount(gt_inds, minlength=num_gts)
     kept = counts.nonzero().flatten()
     return sums[kept] / counts[kept, None].to(embeddings.dtype), kept
+
+
+def duplicate_things(masks: Tensor, candidates: Tensor, overlap_thr: float) -> Tensor:
+    """(K,) bool: the candidate things that duplicate higher-scored ones.
+
+    In score order, a candidate whose instance mask lies more than ``overlap_thr`` of its
+    area on the masks of the candidates kept before it is a duplicate; the others are kept
+    and claim their pixels. Scriptable (``torch.jit.script``), so that the exported graph
+    runs this same loop (ONNX ``Loop``).
+
+    Args:
+        masks: (K, H, W) bool instance masks, sorted by score (highest first).
+        candidates: (K,) bool, the detections that may become thing channels.
+        overlap_thr: the largest kept fraction of a mask that may lie on earlier masks.
+    """
+    taken = torch.zeros(masks.shape[1:], dtype=torch.bool, device=masks.device)
+    duplicate = torch.zeros_like(candidates)
+    order = candidates.nonzero()[:, 0]
+    for i in range(order.size(0)):
+        k = order[i]
+        mask = masks[k]
+        area = mask.sum()
+        is_duplicate = (area > 0) & ((mask & taken).sum().float() > overlap_thr * area.float())
+        duplicate[k] = is_duplicate
+        taken = taken | (mask & ~is_duplicate)
+    return duplicate
 
 
 def mask_areas(masks: Tensor) -> Tensor:

@@ -14,6 +14,7 @@ from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import (
     centre_distances,
     confine_to_boxes,
     covered_things,
+    duplicate_things,
     encode_panoptic,
     mask_areas,
     mean_embeddings,
@@ -138,6 +139,50 @@ def test_predict_outputs_mmdetection_panoptic_maps(num_dets, rescale):
     assert max(ids) <= min(num_dets, 2)  # the 0.1-score detection never becomes a thing
     if num_dets == 0:
         assert (pan < INSTANCE_OFFSET).all() and (pan >= T).all()
+
+
+def test_duplicate_things_lie_on_the_masks_of_higher_scored_kept_things():
+    masks = torch.zeros(5, 6, 6, dtype=torch.bool)
+    masks[0, :3, :3] = True                      # kept
+    masks[1, :3, :4] = True                      # 9 of 12 pixels on thing 0: duplicate
+    masks[2, :3, 3:5] = True                     # on thing 1 only, which is dropped: kept
+    masks[3, 3:, 3:] = True                      # alone: kept
+    masks[4, 2:4, 1:3] = True                    # 2 of 4 on kept things: not more than half
+    candidates = torch.tensor([True, True, True, True, True])
+    assert duplicate_things(masks, candidates, 0.5).tolist() == [False, True, False, False,
+                                                                 False]
+    # a detection that is no candidate (below the score threshold) claims nothing
+    candidates[0] = False
+    assert duplicate_things(masks, candidates, 0.5).tolist() == [False] * 5
+    # empty masks and no detections at all
+    assert not duplicate_things(torch.zeros(2, 4, 4, dtype=torch.bool),
+                                torch.tensor([True, True]), 0.5).any()
+    assert duplicate_things(torch.zeros(0, 4, 4, dtype=torch.bool),
+                            torch.zeros(0, dtype=torch.bool), 0.5).shape == (0, )
+
+
+@pytest.mark.parametrize('drop_duplicates', [False, True])
+def test_a_duplicate_detection_does_not_split_its_object(drop_duplicates):
+    # two detections of one object (the same mask); their channels differ a little, so
+    # without the duplicate filter the arg-max splits the object into two segments (each
+    # shows about half of its mask, above overlap_thr)
+    head = DR1PanopticHead(in_channels=2, num_things_classes=T, num_stuff_classes=S,
+                           score_thr=0.3, overlap_thr=0.3, stuff_area_limit=0,
+                           drop_duplicates=drop_duplicates)
+    torch.nn.init.zeros_(head.conv_stuff.weight)
+    bases = torch.zeros(1, 2, 10, 14)
+    bases[0, 0] = 1.0          # the object everywhere
+    bases[0, 1, :, 7:] = 1.0   # its right half looks a little different
+    masks = torch.ones(2, 20, 28, dtype=torch.bool)
+    dets = InstanceData(labels=torch.tensor([0, 0]), scores=torch.tensor([0.9, 0.8]),
+                        masks=masks, embeddings=torch.tensor([[5., 0.], [4., 2.]]))
+    meta = dict(img_shape=(40, 56), ori_shape=(20, 28))
+    pan = head.predict(bases, [dets], [meta])[0].sem_seg[0]
+    segments = set(pan.unique().tolist())
+    if drop_duplicates:
+        assert segments == {0 + 1 * INSTANCE_OFFSET}
+    else:
+        assert segments == {0 + 1 * INSTANCE_OFFSET, 0 + 2 * INSTANCE_OFFSET}
 
 
 @pytest.mark.parametrize('things_in_boxes', [False, True])

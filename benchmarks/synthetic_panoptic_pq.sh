@@ -16,6 +16,7 @@
 # MODELS picks the models (default "dr1mask blendmask knet"; also
 # dr1mask-things-in-boxes: trained and tested with each thing channel confined to its box;
 # dr1mask-position-prior: thing logits fall with the distance to the box centre).
+# CFG_OPTIONS adds config options to every training (e.g. "model.basis_head.channels=16").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK_DIR=${1:-work_dirs/synthetic_panoptic_pq}
@@ -49,7 +50,8 @@ done
   "${VARIANT_FLAG[@]}"
 
 for config in "${CONFIGS[@]}"; do
-  train_tiny "$config" "$WORK_DIR/$(basename "$config" .py)"
+  # shellcheck disable=SC2086  # CFG_OPTIONS is a list of key=value words
+  train_tiny "$config" "$WORK_DIR/$(basename "$config" .py)" ${CFG_OPTIONS:-}
 done
 
 # DR1Mask's checkpoint once more with each thing channel confined to its box (not in the

@@ -272,12 +272,13 @@ class ExportableSegmentor(nn.Module):
         """``DR1PanopticHead.predict`` for one image at the original size."""
         head = self.model.panoptic_head
         candidates = scores >= head.score_thr
+        areas = masks.flatten(1).sum(1)
         if head.drop_duplicates:
             # scripted, so that its loop over the detections becomes an ONNX Loop
             candidates = candidates & ~torch.jit.script(duplicate_things)(
-                masks, candidates, head.overlap_thr)
+                masks, areas, candidates, head.overlap_thr)
         keep = candidates.nonzero()[:, 0]
-        areas = masks.flatten(1).sum(1)[keep]
+        areas = areas[keep]
         logits = head(bases, thing_weights[keep], boxes[keep] if head.uses_boxes else None,
                       scale[:2])
         channels, resampled = resample_argmax(logits, img_shape, ori_shape[0], ori_shape[1],

@@ -87,7 +87,8 @@ def test_duplicate_filter_is_an_onnx_loop_with_pytorch_results(tmp_path):
 
     class Filter(torch.nn.Module):
         def forward(self, masks, candidates):
-            return torch.jit.script(duplicate_things)(masks, candidates, 0.5)
+            return torch.jit.script(duplicate_things)(masks, masks.flatten(1).sum(1),
+                                                      candidates, 0.5)
 
     path = str(tmp_path / 'filter.onnx')
     masks = torch.zeros(3, 6, 6, dtype=torch.bool)
@@ -107,7 +108,8 @@ def test_duplicate_filter_is_an_onnx_loop_with_pytorch_results(tmp_path):
             masks[i, y:y + dy, x:x + dx] = True
         candidates = torch.rand(k, generator=generator) > 0.2
         (got, ) = session.run(None, dict(masks=masks.numpy(), candidates=candidates.numpy()))
-        assert got.tolist() == duplicate_things(masks, candidates, 0.5).tolist(), (k, h, w)
+        expected = duplicate_things(masks, masks.flatten(1).sum(1), candidates, 0.5)
+        assert got.tolist() == expected.tolist(), (k, h, w)
 
 
 def test_separable_mask_pasting_equals_grid_sample_pasting():

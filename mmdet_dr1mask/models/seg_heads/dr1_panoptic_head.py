@@ -223,10 +223,11 @@ class DR1PanopticHead(BaseModule):
         maps = []
         for img_bases, dets, meta in zip(bases, results_list, batch_img_metas):
             keep = dets.scores >= self.score_thr
-            if self.drop_duplicates:
-                keep = keep & ~duplicate_things(dets.masks, keep, self.overlap_thr)
             # index the areas, not the (K, H, W) masks: that would copy them
-            areas = mask_areas(dets.masks)[keep]
+            areas = mask_areas(dets.masks)
+            if self.drop_duplicates:
+                keep = keep & ~duplicate_things(dets.masks, areas, keep, self.overlap_thr)
+            areas = areas[keep]
             labels = dets.labels[keep]
             boxes, scale = None, (1.0, 1.0)
             if self.uses_boxes:
@@ -264,7 +265,8 @@ def mean_embeddings(gt_inds: Tensor, embeddings: Tensor, num_gts: int) -> Tuple[
     return sums[kept] / counts[kept, None].to(embeddings.dtype), kept
 
 
-def duplicate_things(masks: Tensor, candidates: Tensor, overlap_thr: float) -> Tensor:
+def duplicate_things(masks: Tensor, areas: Tensor, candidates: Tensor,
+                     overlap_thr: float) -> Tensor:
     """(K,) bool: the candidate things that duplicate higher-scored ones.
 
     In score order, a candidate whose instance mask lies more than ``overlap_thr`` of its
@@ -274,6 +276,7 @@ def duplicate_things(masks: Tensor, candidates: Tensor, overlap_thr: float) -> T
 
     Args:
         masks: (K, H, W) bool instance masks, sorted by score (highest first).
+        areas: (K,) their pixel counts (``mask_areas``).
         candidates: (K,) bool, the detections that may become thing channels.
         overlap_thr: the largest kept fraction of a mask that may lie on earlier masks.
     """
@@ -282,9 +285,8 @@ def duplicate_things(masks: Tensor, candidates: Tensor, overlap_thr: float) -> T
     order = candidates.nonzero()[:, 0]
     for i in range(order.size(0)):
         k = order[i]
-        mask = masks[k]
-        area = mask.sum()
-        is_duplicate = (area > 0) & ((mask & taken).sum().float() > overlap_thr * area.float())
+        mask, area = masks[k], areas[k].float()
+        is_duplicate = (area > 0) & ((mask & taken).sum().float() > overlap_thr * area)
         duplicate[k] = is_duplicate
         taken = taken | (mask & ~is_duplicate)
     return duplicate

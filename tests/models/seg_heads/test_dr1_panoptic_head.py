@@ -149,15 +149,16 @@ def test_duplicate_things_lie_on_the_masks_of_higher_scored_kept_things():
     masks[3, 3:, 3:] = True                      # alone: kept
     masks[4, 2:4, 1:3] = True                    # 2 of 4 on kept things: not more than half
     candidates = torch.tensor([True, True, True, True, True])
-    assert duplicate_things(masks, candidates, 0.5).tolist() == [False, True, False, False,
-                                                                 False]
+    areas = mask_areas(masks)
+    assert duplicate_things(masks, areas, candidates, 0.5).tolist() == [
+        False, True, False, False, False]
     # a detection that is no candidate (below the score threshold) claims nothing
     candidates[0] = False
-    assert duplicate_things(masks, candidates, 0.5).tolist() == [False] * 5
+    assert duplicate_things(masks, areas, candidates, 0.5).tolist() == [False] * 5
     # empty masks and no detections at all
-    assert not duplicate_things(torch.zeros(2, 4, 4, dtype=torch.bool),
+    assert not duplicate_things(torch.zeros(2, 4, 4, dtype=torch.bool), torch.zeros(2),
                                 torch.tensor([True, True]), 0.5).any()
-    assert duplicate_things(torch.zeros(0, 4, 4, dtype=torch.bool),
+    assert duplicate_things(torch.zeros(0, 4, 4, dtype=torch.bool), torch.zeros(0),
                             torch.zeros(0, dtype=torch.bool), 0.5).shape == (0, )
 
 

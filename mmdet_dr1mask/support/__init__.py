@@ -31,10 +31,12 @@ from .random_state_hook import RandomStateHook
 from .recipes import (
                               ANNOTATION_LOADERS,
                               IMAGE_EXTS,
+                              child_process,
                               inference_pipeline,
                               list_images,
                               load_config,
                               retarget_data_root,
+                              run_child,
                               shorten_schedule,
 )
 from .synthetic import (
@@ -54,9 +56,11 @@ __all__ = [
     'CheckedOptimWrapperConstructor', 'FiniteLossesMixin', 'IMAGE_EXTS', 'ProgressBarHook',
     'RandomStateHook', 'STUFF_CLASSES', 'SYNTHETIC_INSTANCE_METAINFO',
     'SYNTHETIC_PANOPTIC_METAINFO', 'SyntheticConfig', 'THING_CLASSES',
-    'WeightsOnlyCheckpointHook', 'adapt_distributed_to_cpu', 'atomic_write', 'from_plain',
+    'WeightsOnlyCheckpointHook', 'adapt_distributed_to_cpu', 'atomic_write', 'child_process',
+    'from_plain',
     'generate_image', 'generate_split', 'inference_pipeline', 'jpeg_is_truncated',
     'list_images', 'load_config', 'load_local_checkpoint', 'load_torchvision_name',
     'mmengine_checkpoint_globals', 'register_checked_local_loader',
-    'register_checkpoint_safe_globals', 'retarget_data_root', 'shorten_schedule', 'to_plain'
+    'register_checkpoint_safe_globals', 'retarget_data_root', 'run_child', 'shorten_schedule',
+    'to_plain'
 ]

@@ -1,5 +1,6 @@
 """What the tools share: loading a config, aiming it at other data with a shorter
-schedule, listing images and building an inference pipeline.
+schedule, listing images, building an inference pipeline, and re-running a tool in a fresh
+process.
 
 The demo, the tests, the benchmark scripts (through ``tools/train.py --data-root
 --iters``) and the learning benchmark all train a shipped config on another data root for
@@ -7,7 +8,8 @@ fewer iterations; they all do it with ``retarget_data_root`` and ``shorten_sched
 that the rule (which keys move, where the lr drops) is written once.
 """
 import os
-from typing import List, Optional, Sequence
+import sys
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from mmdet.registry import TRANSFORMS
 from mmengine.config import Config, ConfigDict
@@ -131,3 +133,22 @@ def shorten_schedule(cfg: Config, iters: int, lr_drops: Sequence[float] = (5 / 6
         cfg.default_hooks.checkpoint.interval = checkpoint_interval or iters
     return cfg
 
+
+def child_process(script: str, *args: str, root: str) -> Dict[str, Any]:
+    """``subprocess.run``/``Popen`` keyword arguments that run ``python SCRIPT child ARGS...``
+    in the checkout ``root``, with ``root`` first on ``PYTHONPATH``: how a tool measures or
+    kills a fresh process of itself (its ``main`` passes the arguments to ``run_child``)."""
+    path = os.pathsep.join(p for p in (root, os.environ.get('PYTHONPATH')) if p)
+    return dict(args=[sys.executable, os.path.abspath(script), 'child', *args],
+                env=dict(os.environ, PYTHONPATH=path), cwd=root)
+
+
+def run_child(argv: Optional[List[str]], child: Callable[[List[str]], None]
+              ) -> Optional[List[str]]:
+    """A tool's command-line arguments (``sys.argv[1:]`` when None), or None after running
+    ``child`` on the rest when they start with ``child`` (see ``child_process``)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ['child']:
+        child(argv[1:])
+        return None
+    return argv

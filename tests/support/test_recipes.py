@@ -1,15 +1,20 @@
-"""The shared tool recipe: another data root, a shorter schedule, config loading, images."""
+"""The shared tool recipe: another data root, a shorter schedule, config loading, images,
+a tool re-run as a child process."""
 import os.path as osp
+import subprocess
+import sys
 
 import pytest
 from conftest import REPO_ROOT
 from mmengine.config import Config
 
 from mmdet_dr1mask.support import (
+    child_process,
     inference_pipeline,
     list_images,
     load_config,
     retarget_data_root,
+    run_child,
     shorten_schedule,
 )
 
@@ -80,3 +85,23 @@ def test_images_are_listed_by_name_with_any_case_of_extension(tmp_path):
     (tmp_path / 'empty').mkdir()
     with pytest.raises(FileNotFoundError, match='no image files'):
         list_images(str(tmp_path / 'empty'))
+
+
+def test_a_tool_runs_itself_as_a_child_with_the_checkout_on_its_path(tmp_path):
+    script = tmp_path / 'tool.py'
+    script.write_text(
+        'import os, sys\n'
+        "if sys.argv[1:2] == ['child']:\n"
+        "    print(os.getcwd(), os.environ['PYTHONPATH'].split(os.pathsep)[0], *sys.argv[2:])\n")
+    out = subprocess.run(capture_output=True, text=True, check=True,
+                         **child_process(str(script), 'a', 'b', root=str(tmp_path))).stdout
+    assert out.split() == [str(tmp_path), str(tmp_path), 'a', 'b']
+    assert child_process(str(script), root=REPO_ROOT)['args'][0] == sys.executable
+
+
+def test_run_child_dispatches_child_arguments_and_passes_the_others_through():
+    seen = []
+    assert run_child(['child', 'x', '1'], seen.append) is None
+    assert seen == [['x', '1']]
+    assert run_child(['--out', 'r.json'], seen.append) == ['--out', 'r.json']
+    assert seen == [['x', '1']]

@@ -42,9 +42,10 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from typing import Any, Dict, List, Optional
+
+from mmdet_dr1mask.support import child_process, run_child
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(REPO_ROOT, 'configs', 'dr1mask', 'dr1mask_r18_fpn_tiny_synthetic.py')
@@ -187,14 +188,11 @@ def train_args(args: argparse.Namespace, work_dir: str, data_root: str) -> List[
 
 def launch(args: argparse.Namespace, work_dir: str, data_root: str, point: str = 'none',
            save_number: int = 0) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        p for p in (REPO_ROOT, os.environ.get('PYTHONPATH')) if p))
     os.makedirs(work_dir, exist_ok=True)
     with open(osp.join(work_dir, 'lives.log'), 'a') as log:  # the child has its own copy
-        return subprocess.Popen(
-            [sys.executable, osp.abspath(__file__), 'child', point, str(save_number),
-             *train_args(args, work_dir, data_root)],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT)
+        return subprocess.Popen(stdout=log, stderr=subprocess.STDOUT, **child_process(
+            __file__, point, str(save_number), *train_args(args, work_dir, data_root),
+            root=REPO_ROOT))
 
 
 def read_pointer(work_dir: str) -> Optional[str]:
@@ -355,9 +353,8 @@ def run(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ['child']:
-        child(argv[1:])
+    argv = run_child(argv, child)
+    if argv is None:
         return {}
     args = parse_args(argv)
     report = run(args)

@@ -31,6 +31,8 @@ import threading
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
+from mmdet_dr1mask.support import child_process, run_child
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(REPO_ROOT, 'configs', 'dr1mask', 'dr1mask_r18_fpn_tiny_synthetic.py')
 IMG_SIZE = (96, 128)
@@ -178,21 +180,17 @@ def child(argv: List[str]) -> None:
 
 
 def in_child(mode: str, params: Dict[str, Any], log: str) -> Dict[str, Any]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        p for p in (REPO_ROOT, os.environ.get('PYTHONPATH')) if p))
     with open(log, 'w') as f:
-        subprocess.run([sys.executable, osp.abspath(__file__), 'child', mode,
-                        json.dumps(params)], stdout=f, stderr=subprocess.STDOUT, env=env,
-                       cwd=REPO_ROOT, check=True)
+        subprocess.run(stdout=f, stderr=subprocess.STDOUT, check=True, **child_process(
+            __file__, mode, json.dumps(params), root=REPO_ROOT))
     with open(log) as f:
         last = [line for line in f if line.startswith('RESULT ')][-1]
     return json.loads(last[len('RESULT '):])
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ['child']:
-        child(argv[1:])
+    argv = run_child(argv, child)
+    if argv is None:
         return {}
     args = parse_args(argv)
     from mmdet_dr1mask.support import SyntheticConfig, generate_split

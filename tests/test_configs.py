@@ -263,6 +263,11 @@ DERIVED = {
             'model.backbone.dcn.type': 'DCNv2', 'model.backbone.dcn.deform_groups': 1,
             'model.backbone.dcn.fallback_on_stride': False,
             'model.backbone.stage_with_dcn': (False, True, True, True)}),
+    # not in the paper: the optional panoptic-layer variants (docs/paper_map.md)
+    'dr1mask/dr1mask_r50_fpn_ms-3x_coco-panoptic_things-in-boxes.py': (PAN_THREE_X, {
+        'model.panoptic_head.things_in_boxes': True}),
+    'dr1mask/dr1mask_r50_fpn_ms-3x_coco-panoptic_position-prior.py': (PAN_THREE_X, {
+        'model.panoptic_head.position_prior': True}),
 }
 
 

@@ -3,7 +3,9 @@ import json
 import os.path as osp
 
 import pytest
+import torch
 from conftest import REPO_ROOT, load_tool
+from mmengine.config import Config
 
 TINY = osp.join(REPO_ROOT, 'configs', 'dr1mask', 'dr1mask_r18_fpn_tiny_synthetic.py')
 TINY_PAN = osp.join(REPO_ROOT, 'configs', 'dr1mask',
@@ -22,9 +24,9 @@ def test_compare_runs_our_and_mmdetection_configs_side_by_side(synthetic_root, t
     assert [r['model'] for r in rows] == ['dr1mask_r18_fpn_tiny_synthetic',
                                           'dr1mask_r18_fpn_tiny_synthetic-panoptic',
                                           'condinst_r50_fpn_ms-poly-90k_coco_instance']
-    assert rows[0]['ratio_to_first'] == 1.0
+    assert rows[0]['ratio_to_first'] == rows[0]['paired_ratio_to_first'] == 1.0
     for r in rows:
-        assert r['images'] == 3 and r['median_ms'] > 0
+        assert r['images'] == len(r['times_ms']) == 3 and r['median_ms'] > 0
         assert 0 < r['mean_detections'] <= 100  # score threshold 0, at most 100
     with open(out) as f:
         report = json.load(f)
@@ -77,6 +79,43 @@ def test_profiling_leaves_the_model_as_it_was(synthetic_root):
     assert 'predict' not in vars(subject.model.panoptic_head)
 
 
+def test_random_weights_repeat_for_a_seed_and_are_shared_up_to_a_removed_part(
+        synthetic_root, tmp_path):
+    bench = load_tool('analysis_tools/benchmark.py')
+    val = osp.join(synthetic_root, 'val')
+    without = Config.fromfile(TINY_PAN)
+    without.model.panoptic_head = None
+    without.dump(str(tmp_path / 'without.py'))
+
+    def weights(config, *seed):
+        args = bench.parse_args([config, '--images', val, *seed])
+        return bench.Subject(config, None, args, bench.cycle_images(val, 1)).model.state_dict()
+
+    first, again, other = weights(TINY_PAN), weights(TINY_PAN), weights(TINY_PAN, '--seed', '1')
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert not all(torch.equal(first[k], other[k]) for k in first)
+    # the panoptic layer is built last: the model without it has every other weight
+    shared = weights(str(tmp_path / 'without.py'))
+    assert set(first) - set(shared) == {'panoptic_head.conv_stuff.weight'}
+    assert all(torch.equal(first[k], shared[k]) for k in shared)
+
+
+def test_paired_ratio_is_the_median_of_per_image_ratios():
+    bench = load_tool('analysis_tools/benchmark.py')
+    subject = bench.Subject.__new__(bench.Subject)  # only the timings matter here
+    subject.name, subject.detections, subject.peak_bytes = 'b', [], 0
+    # the machine slows down 4x half-way; each image ran through both models in turn
+    reference = [100.0, 100.0, 400.0, 400.0, 400.0]
+    subject.times_ms = [110.0, 110.0, 440.0, 440.0, 440.0]
+    row = subject.summary(reference)
+    assert row['paired_ratio_to_first'] == pytest.approx(1.1)
+    assert row['ratio_to_first'] == pytest.approx(1.1)
+    subject.times_ms = [110.0, 110.0, 110.0, 440.0, 440.0]  # the drift hits it earlier
+    row = subject.summary(reference)
+    assert row['ratio_to_first'] == pytest.approx(0.275)  # medians of different moments
+    assert row['paired_ratio_to_first'] == pytest.approx(1.1)
+
+
 def test_compare_models_get_their_own_checkpoints_in_order(tmp_path, monkeypatch):
     bench = load_tool('analysis_tools/benchmark.py')
     (tmp_path / 'a.png').write_bytes(b'')
@@ -91,8 +130,9 @@ def test_compare_models_get_their_own_checkpoints_in_order(tmp_path, monkeypatch
             if timed:
                 self.times_ms.append(1.0)
 
-        def summary(self, reference_ms):
+        def summary(self, reference_times_ms):
             return dict(model=self.name, median_ms=1.0, fps=1000.0, ratio_to_first=1.0,
+                        paired_ratio_to_first=1.0,
                         images=len(self.times_ms), mean_detections=None)
 
     monkeypatch.setattr(bench, 'Subject', Recorder)

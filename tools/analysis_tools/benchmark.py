@@ -5,12 +5,15 @@ its own test pipeline (annotation loading removed); the timed part is the data
 preprocessor (normalise, pad) plus ``test_step`` (network and post-processing:
 NMS, mask pasting, panoptic fusion). With ``--compare`` the models run
 interleaved image by image in one process, so that they see the same machine
-state, and each one's median is reported with its ratio to the first.
+state, and each one's median is reported with its ratio to the first, both as the
+ratio of the medians and as the median of the per-image ratios ("paired": each image
+runs through the models moments apart, so a drift of the machine's speed during the
+run cancels in it). The JSON output keeps every per-image time.
 
     python tools/analysis_tools/benchmark.py CONFIG [--checkpoint CKPT] \
         --images DIR [--compare CFG2 CFG3 ...] [--compare-checkpoints CKPT2 CKPT3 ...] \
         [--num-images 20] [--warmup 5] \
-        [--same-detections] [--fp16] [--profile N] [--out result.json] \
+        [--same-detections] [--seed 0] [--fp16] [--profile N] [--out result.json] \
         [--backends pytorch onnxruntime]
 
 ``--backends pytorch onnxruntime`` runs every model twice, interleaved: as PyTorch eager
@@ -23,6 +26,10 @@ Configs may be paths or MMDetection's own, e.g.
 weights are random (pretrained backbones are not downloaded): use
 ``--same-detections`` (score threshold 0, at most 100 detections per image,
 for every model) so that untrained models do comparable post-processing work.
+Random weights are drawn from ``--seed`` (default 0), re-seeded before each model is
+built: runs repeat, and two configs that differ only in a part built last (e.g. one
+without its panoptic layer) share every weight before it, so they see the same
+detections.
 
 ``--profile N`` then runs N more images per model under ``torch.profiler`` and
 reports, per image, the time inside each part of the detector (the ``forward``,
@@ -69,6 +76,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--warmup', type=int, default=5, help='untimed images first')
     parser.add_argument('--same-detections', action='store_true',
                         help='score threshold 0 and at most 100 detections for every model')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the random weights, set again before each model')
     parser.add_argument('--resize', nargs=2, type=int, metavar=('W', 'H'),
                         help="override every test pipeline's Resize scale")
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
@@ -132,6 +141,7 @@ class Subject:
         if checkpoint is None and cfg.model.get('backbone', {}).get('init_cfg'):
             cfg.model.backbone.init_cfg = None  # random weights: no download
         self.cfg = cfg
+        torch.manual_seed(args.seed)  # the same random weights in every run and model
         self.model = MODELS.build(cfg.model)
         if checkpoint is not None:
             load_checkpoint(self.model, checkpoint, map_location='cpu')
@@ -205,10 +215,19 @@ class Subject:
             else 'self_cpu_time_total'
         return dict(parts=parts, ops={e.key: getattr(e, self_key) / 1000 / n for e in ops})
 
-    def summary(self, reference_ms: float) -> Dict[str, Any]:
+    def summary(self, reference_times_ms: List[float]) -> Dict[str, Any]:
+        """Median time and ratios to the first model, whose per-image times are given.
+
+        ``ratio_to_first`` is the ratio of the medians; ``paired_ratio_to_first`` the median
+        of the per-image ratios, each taken between runs of the same image moments apart,
+        so that a drift of the machine's speed during the run cancels in it.
+        """
         median = statistics.median(self.times_ms)
         return dict(model=self.name, median_ms=median, fps=1000.0 / median,
-                    ratio_to_first=median / reference_ms, images=len(self.times_ms),
+                    ratio_to_first=median / statistics.median(reference_times_ms),
+                    paired_ratio_to_first=statistics.median(
+                        t / r for t, r in zip(self.times_ms, reference_times_ms)),
+                    images=len(self.times_ms), times_ms=list(self.times_ms),
                     mean_detections=statistics.mean(self.detections) if self.detections
                     else None,
                     peak_cuda_mem_mib=self.peak_bytes / 2**20 if self.peak_bytes else None)
@@ -262,8 +281,7 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
     for index in range(len(images)):  # interleaved: image i through every model in turn
         for subject in subjects:
             subject.run(index, timed=index >= args.warmup)
-    reference = statistics.median(subjects[0].times_ms)
-    rows = [s.summary(reference) for s in subjects]
+    rows = [s.summary(subjects[0].times_ms) for s in subjects]
     if args.profile:
         timed = list(range(args.warmup, len(images)))[:args.profile]
         for subject, row in zip(subjects, rows):
@@ -271,17 +289,18 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
     report = dict(device=str(torch.cuda.get_device_name() if args.device.startswith('cuda')
                              else 'cpu'), torch=torch.__version__, fp16=args.fp16,
                   threads=torch.get_num_threads(), warmup=args.warmup,
-                  same_detections=args.same_detections, resize=args.resize,
+                  same_detections=args.same_detections, resize=args.resize, seed=args.seed,
                   backends=args.backends,
                   peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   date=datetime.date.today().isoformat(), cpu=platform.processor() or
                   platform.machine(), command=' '.join(['python', *sys.argv]),
                   results=rows)
-    print(f"{'model':48s} {'median ms':>10s} {'FPS':>7s} {'ratio':>6s} {'dets':>6s}")
+    print(f"{'model':48s} {'median ms':>10s} {'FPS':>7s} {'ratio':>6s} {'paired':>6s} "
+          f"{'dets':>6s}")
     for r in rows:
         dets = '-' if r['mean_detections'] is None else f"{r['mean_detections']:.1f}"
         print(f"{r['model']:48s} {r['median_ms']:10.1f} {r['fps']:7.2f} "
-              f"{r['ratio_to_first']:6.3f} {dets:>6s}")
+              f"{r['ratio_to_first']:6.3f} {r['paired_ratio_to_first']:6.3f} {dets:>6s}")
     print(f"device {report['device']}, {report['threads']} threads, "
           f"process peak RSS {report['peak_rss_mib']:.0f} MiB")
     for r in rows:
@@ -307,13 +326,18 @@ def markdown(report: Dict[str, Any]) -> str:
              f"{report['results'][0]['images']} images after {report['warmup']} warm-up "
              f"images, batch 1{same}:",
              '', '```bash', report['command'], '```', '',
-             '| model | median ms/img | FPS | ratio to first | detections/img | peak CUDA MiB |',
-             '| --- | ---: | ---: | ---: | ---: | ---: |']
+             '| model | median ms/img | FPS | ratio to first | paired ratio to first '
+             '| detections/img | peak CUDA MiB |',
+             '| --- | ---: | ---: | ---: | ---: | ---: | ---: |']
     for r in report['results']:
         dets = '-' if r['mean_detections'] is None else f"{r['mean_detections']:.1f}"
         mem = '-' if r['peak_cuda_mem_mib'] is None else f"{r['peak_cuda_mem_mib']:.0f}"
         lines.append(f"| {r['model']} | {r['median_ms']:.1f} | {r['fps']:.2f} | "
-                     f"{r['ratio_to_first']:.3f} | {dets} | {mem} |")
+                     f"{r['ratio_to_first']:.3f} | {r['paired_ratio_to_first']:.3f} | {dets} "
+                     f"| {mem} |")
+    lines.append('\nRatio to first: of the medians. Paired ratio: the median of the per-image '
+                 'ratios (each image runs through the models in turn, so a drift of the '
+                 "machine's speed cancels in it).")
     lines.append(f"\nProcess peak RSS: {report['peak_rss_mib']:.0f} MiB.\n")
     for r in report['results']:
         if 'profile' in r:

@@ -130,17 +130,20 @@ class DR1PanopticHead(BaseModule):
         Returns:
             (S + K, H, W): stuff channels first, then one per thing.
         """
-        stuff = self.conv_stuff(bases[None])[0]
-        things = torch.einsum('kd,dhw->khw', thing_weights, bases)
-        if self.uses_boxes:
-            if boxes is None:
-                raise ValueError('DR1PanopticHead with things_in_boxes or position_prior '
-                                 'needs the boxes of the things')
-            if self.position_weight is not None:
-                things = things - F.softplus(self.position_weight) * centre_distances(
-                    boxes, scale_factor, self.basis_stride, things.shape[-2:])
-            if self.things_in_boxes:
-                things = confine_to_boxes(things, boxes, scale_factor, self.basis_stride)
+        # one matrix product for both: the channels then need no concatenation
+        weights = torch.cat([self.conv_stuff.weight.flatten(1), thing_weights])  # (S + K, D)
+        logits = (weights @ bases.flatten(1)).view(-1, *bases.shape[1:])
+        if not self.uses_boxes:
+            return logits
+        if boxes is None:
+            raise ValueError('DR1PanopticHead with things_in_boxes or position_prior '
+                             'needs the boxes of the things')
+        stuff, things = logits[:self.num_stuff_classes], logits[self.num_stuff_classes:]
+        if self.position_weight is not None:
+            things = things - F.softplus(self.position_weight) * centre_distances(
+                boxes, scale_factor, self.basis_stride, things.shape[-2:])
+        if self.things_in_boxes:
+            things = confine_to_boxes(things, boxes, scale_factor, self.basis_stride)
         return torch.cat([stuff, things])
 
     @property
@@ -288,7 +291,8 @@ def duplicate_things(masks: Tensor, areas: Tensor, candidates: Tensor,
         mask, area = masks[k], areas[k].float()
         is_duplicate = (area > 0) & ((mask & taken).sum().float() > overlap_thr * area)
         duplicate[k] = is_duplicate
-        taken = taken | (mask & ~is_duplicate)
+        if not bool(is_duplicate):  # one in-place pass, only for the kept ones
+            taken |= mask
     return duplicate
 
 

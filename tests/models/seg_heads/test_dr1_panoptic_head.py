@@ -75,6 +75,16 @@ def test_loss_is_finite_positive_and_reaches_basis_stuff_weights_and_embeddings(
         assert grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize('num_things', [0, 3])
+def test_logits_are_the_stuff_then_thing_columns_applied_to_the_basis(num_things):
+    head = DR1PanopticHead(in_channels=4, num_things_classes=T, num_stuff_classes=S)
+    bases, weights = torch.randn(4, 5, 6), torch.randn(num_things, 4)
+    logits = head(bases, weights)
+    assert logits.shape == (S + num_things, 5, 6)
+    torch.testing.assert_close(logits[:S], head.conv_stuff(bases[None])[0])
+    torch.testing.assert_close(logits[S:], torch.einsum('kd,dhw->khw', weights, bases))
+
+
 def test_resampling_is_aligned_with_the_basis_grid():
     # channel 0 holds the basis x index, channel 1 the constant 2.6: with basis pixel j on
     # input pixel 4j, channel 0 wins from input pixel x > 4 * 2.6 = 10.4 on.

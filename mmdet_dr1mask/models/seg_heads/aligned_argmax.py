@@ -16,8 +16,17 @@ resampled over all channels. The result equals the arg-max of the fully resample
 logits (up to ties). Even when the borders cover the whole image (untrained weights),
 resampling the listed pixels costs no more than resampling whole rows (COCO image,
 140 channels: 79 against 83 ms), so there is no separate dense path.
+
+On CPU the border pixels are resampled by one compiled kernel (``torch.compile``) that
+gathers each pixel's four corners from a channels-last copy of the logits, weights them
+and keeps the running maximum, without the (C, P) resampled values in memory:
+``grid_sample`` reads the C channels of a corner from C planes, the kernel from one
+contiguous row (a COCO-sized map, 130 channels, 219 k border pixels: 32 against 61 ms
+for the whole arg-max, docs/benchmarks.md §1.2). Where it cannot be compiled (no C++
+compiler), on GPU and for fewer than ``MIN_FUSED_PIXELS`` pixels, ``grid_sample`` does it.
 """
-from typing import Sequence, Tuple
+import warnings
+from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +36,10 @@ from torch import Tensor
 # system when they are freed, so each bigger chunk paid its page faults again (a COCO image
 # with 153 channels: 170-190 ms with 64 MB chunks, 100-130 ms with 4-16 MB ones)
 MAX_RESAMPLED_VALUES = 1 << 21
+# fewer border pixels than this go to grid_sample, which is then as fast or faster: the
+# kernel's call and the channels-last copy cost a fixed 0.1 ms (17 channels) to 3 ms (130
+# channels of a COCO image), and sizes 0 and 1 would each compile it again
+MIN_FUSED_PIXELS = 4096
 
 
 class AlignedArgmax:
@@ -38,22 +51,34 @@ class AlignedArgmax:
         out_shape: (H_o, W_o) size of the output map.
         stride: basis stride in input pixels.
         device: where the logits are.
+        fused: resample border pixels on CPU with the compiled kernel (see the module
+            doc); False always uses ``grid_sample``.
     """
 
     def __init__(self, basis_size: Sequence[int], img_shape: Sequence[int],
-                 out_shape: Sequence[int], stride: int, device: torch.device) -> None:
+                 out_shape: Sequence[int], stride: int, device: torch.device,
+                 fused: bool = True) -> None:
         self.basis_size = (int(basis_size[0]), int(basis_size[1]))
         self.out_shape = (int(out_shape[0]), int(out_shape[1]))
+        self.fused = fused and torch.device(device).type == 'cpu'
 
-        def axis(size_out: int, size_in: int, size_basis: int) -> Tuple[Tensor, Tensor]:
+        def axis(size_out: int, size_in: int, size_basis: int) -> Tuple[Tensor, ...]:
             pos = torch.arange(size_out, device=device, dtype=torch.float32) + 0.5
             coord = (pos * size_in / size_out - 0.5) / stride  # basis index coordinate
+            inside = coord.clamp(0, size_basis - 1)  # beyond the edge pixels: their value
             # the cell (pair of basis pixels lo, lo + 1) each output pixel falls in
-            cell = coord.clamp(0, size_basis - 1).floor().long().clamp(max=max(size_basis - 2, 0))
-            return coord * (2 / max(size_basis - 1, 1)) - 1, cell  # grid_sample, align_corners
+            cell = inside.floor().long().clamp(max=max(size_basis - 2, 0))
+            upper = (cell + 1).clamp(max=size_basis - 1)
+            # grid_sample's normalised coordinate (align_corners), the cell, its upper
+            # corner and the weight of that corner
+            return (coord * (2 / max(size_basis - 1, 1)) - 1, cell, upper, inside - cell)
 
-        self.gy, self.cell_y = axis(self.out_shape[0], img_shape[0], self.basis_size[0])
-        self.gx, self.cell_x = axis(self.out_shape[1], img_shape[1], self.basis_size[1])
+        self.gy, self.cell_y, upper_y, self.weight_y = axis(
+            self.out_shape[0], img_shape[0], self.basis_size[0])
+        self.gx, self.cell_x, self.upper_x, self.weight_x = axis(
+            self.out_shape[1], img_shape[1], self.basis_size[1])
+        # flat offsets of the corner rows in an (h * w, C) channels-last copy
+        self.row_lo, self.row_hi = self.cell_y * self.basis_size[1], upper_y * self.basis_size[1]
 
     def __call__(self, logits: Tensor) -> Tensor:
         """(H_o, W_o) long: the channel of largest resampled logit at every output pixel.
@@ -87,6 +112,16 @@ class AlignedArgmax:
             pixels: (H_o, W_o) bool.
         """
         rows, cols = pixels.nonzero(as_tuple=True)
+        kernel = fused_kernel() if self.fused and rows.numel() >= MIN_FUSED_PIXELS and \
+            logits.size(0) > 1 and logits.dtype == torch.float32 else None
+        if kernel is not None:
+            # channels last: a corner's C values in one row (a copy; a view keeps planes)
+            values = logits.permute(1, 2, 0).contiguous().view(-1, logits.size(0))
+            try:
+                return kernel(values, rows, cols, self.row_lo, self.row_hi, self.weight_y,
+                              self.cell_x, self.upper_x, self.weight_x)
+            except Exception as error:  # e.g. no C++ compiler: resample as below from now on
+                _disable_fused(error)
         out = torch.empty(rows.numel(), dtype=torch.long, device=logits.device)
         step = max(1, MAX_RESAMPLED_VALUES // max(logits.size(0), 1))
         for start in range(0, rows.numel(), step):
@@ -100,3 +135,48 @@ class AlignedArgmax:
         """(C, *coords.shape[:2]) bilinear values at normalised (x, y) ``coords``."""
         return F.grid_sample(logits[None], coords[None].to(logits.dtype), mode='bilinear',
                              padding_mode='border', align_corners=True)[0]
+
+
+def interpolated_argmax(values: Tensor, rows: Tensor, cols: Tensor, row_lo: Tensor,
+                        row_hi: Tensor, weight_y: Tensor, col_lo: Tensor, col_hi: Tensor,
+                        weight_x: Tensor) -> Tensor:
+    """(P,) arg-max over channels of the bilinear values at P output pixels.
+
+    Written for ``torch.compile``, which turns it into one loop over the pixels (no
+    (P, C) intermediate); eager it gives the same result.
+
+    Args:
+        values: (h * w, C) logits, channels last.
+        rows, cols: (P,) output row and column of each pixel.
+        row_lo, row_hi: (H_o,) flat offset (``basis row * w``) of the lower and upper
+            corner row of each output row; weight_y: (H_o,) the upper row's weight.
+        col_lo, col_hi: (W_o,) lower and upper corner column of each output column;
+            weight_x: (W_o,) the upper column's weight.
+    """
+    lo, hi = row_lo[rows], row_hi[rows]
+    left, right = col_lo[cols], col_hi[cols]
+    wy, wx = weight_y[rows][:, None], weight_x[cols][:, None]
+    mixed = (values[lo + left] * ((1 - wy) * (1 - wx)) + values[lo + right] * ((1 - wy) * wx)
+             + values[hi + left] * (wy * (1 - wx)) + values[hi + right] * (wy * wx))
+    return mixed.max(1).indices
+
+
+_FUSED: dict = {}
+
+
+def fused_kernel() -> Optional[Callable[..., Tensor]]:
+    """The compiled ``interpolated_argmax`` (compiled at its first call, cached on disk by
+    ``torch.compile``), or None once compiling has failed in this process or where
+    TorchDynamo is switched off (``TORCHDYNAMO_DISABLE=1``: the uncompiled function would
+    hold the (P, C) values several times)."""
+    if getattr(torch._dynamo.config, 'disable', False):
+        return None
+    if 'kernel' not in _FUSED:
+        _FUSED['kernel'] = torch.compile(interpolated_argmax, dynamic=True)
+    return _FUSED['kernel']
+
+
+def _disable_fused(error: Exception) -> None:
+    _FUSED['kernel'] = None
+    warnings.warn(f'AlignedArgmax: the compiled resampling kernel failed ({error!r}); '
+                  'using grid_sample instead', stacklevel=3)

@@ -1,8 +1,12 @@
 """AlignedArgmax equals the arg-max of all channels resampled with grid_sample.
 
 The reference below builds the sampling grid in its own way (meshgrid of normalised
-coordinates), so that a mistake in AlignedArgmax's grid or chunking shows up.
+coordinates), so that a mistake in AlignedArgmax's grid or chunking shows up. Both ways of
+resampling the border pixels are checked: the compiled kernel (``fused``, CPU default) and
+``grid_sample`` in chunks.
 """
+import warnings
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -35,18 +39,21 @@ def smooth_logits(channels, h, w, seed):
     return F.interpolate(coarse, size=(h, w), mode='bilinear')[0]
 
 
+@pytest.mark.parametrize('fused', [True, False])
 @pytest.mark.parametrize('channels,basis,img,out', [
     (40, (25, 38), (100, 150), (67, 100)),   # smaller output: original image downscaled
     (40, (25, 38), (100, 150), (200, 300)),  # larger output
     (7, (1, 5), (3, 20), (3, 20)),           # one basis row
     (9, (16, 1), (64, 3), (100, 3)),         # one basis column, elongated
 ])
-def test_equals_the_argmax_of_all_channels_resampled(channels, basis, img, out, monkeypatch):
+def test_equals_the_argmax_of_all_channels_resampled(channels, basis, img, out, fused,
+                                                     monkeypatch):
     monkeypatch.setattr(aligned_argmax, 'MAX_RESAMPLED_VALUES', 4096)  # several chunks
+    monkeypatch.setattr(aligned_argmax, 'MIN_FUSED_PIXELS', 16)  # the kernel on small maps too
     logits = smooth_logits(channels, *basis, seed=channels)
     values = resampled(logits, img, out, stride=4)
     expected = values.argmax(0)
-    got = AlignedArgmax(basis, img, out, 4, logits.device)(logits)
+    got = AlignedArgmax(basis, img, out, 4, logits.device, fused=fused)(logits)
     assert got.shape == tuple(out) and got.dtype == torch.long
     differ = got != expected
     # any difference must be a floating-point tie between the two channels
@@ -55,20 +62,22 @@ def test_equals_the_argmax_of_all_channels_resampled(channels, basis, img, out, 
     assert differ.float().mean() < 1e-3
 
 
-def test_argmax_at_a_subset_of_pixels_matches_the_full_map(monkeypatch):
+@pytest.mark.parametrize('fused', [True, False])
+def test_argmax_at_a_subset_of_pixels_matches_the_full_map(fused, monkeypatch):
     monkeypatch.setattr(aligned_argmax, 'MAX_RESAMPLED_VALUES', 1000)  # several chunks
     logits = smooth_logits(12, 10, 14, seed=3)
-    resample = AlignedArgmax((10, 14), (40, 56), (30, 42), 4, logits.device)
+    resample = AlignedArgmax((10, 14), (40, 56), (30, 42), 4, logits.device, fused=fused)
     pixels = torch.rand(30, 42, generator=torch.Generator().manual_seed(0)) < 0.3
     expected = resampled(logits, (40, 56), (30, 42), 4).argmax(0)[pixels]
     assert torch.equal(resample.argmax_at(logits, pixels), expected)
     assert resample.argmax_at(logits, torch.zeros(30, 42, dtype=torch.bool)).numel() == 0
 
 
-def test_noise_where_every_cell_is_a_border_still_matches():
+@pytest.mark.parametrize('fused', [True, False])
+def test_noise_where_every_cell_is_a_border_still_matches(fused):
     logits = torch.randn(20, 9, 13, generator=torch.Generator().manual_seed(1))
     values = resampled(logits, (36, 52), (50, 70), 4)
-    got = AlignedArgmax((9, 13), (36, 52), (50, 70), 4, logits.device)(logits)
+    got = AlignedArgmax((9, 13), (36, 52), (50, 70), 4, logits.device, fused=fused)(logits)
     gap = (values.max(0).values - values.gather(0, got[None])[0])
     assert (gap < 1e-4).all()
 
@@ -89,3 +98,50 @@ def test_only_pixels_of_cells_whose_corners_disagree_are_resampled(monkeypatch):
     cols = pixels.nonzero()[:, 1].unique().tolist()
     assert cols == list(range(16, 20))  # input x in [16, 20): basis x in [4, 5)
     assert (got[:, :18] == 1).all() and (got[:, 18:] == 0).all()  # switch at basis x 4.5
+
+
+def test_border_pixels_of_a_cpu_map_go_through_the_compiled_kernel(monkeypatch):
+    calls = []
+    kernel = aligned_argmax.fused_kernel()
+    assert kernel is not None, 'torch.compile failed on this machine'
+    monkeypatch.setattr(aligned_argmax, 'fused_kernel',
+                        lambda: lambda *args: calls.append(args[1].numel()) or kernel(*args))
+    logits = torch.randn(20, 20, 25, generator=torch.Generator().manual_seed(1))
+    resample = AlignedArgmax((20, 25), (80, 100), (80, 100), 4, logits.device)
+    resample(logits)  # noise: nearly every cell is a border
+    assert calls and calls[0] >= aligned_argmax.MIN_FUSED_PIXELS
+    calls.clear()
+    AlignedArgmax((20, 25), (80, 100), (80, 100), 4, logits.device, fused=False)(logits)
+    assert not calls
+
+
+def test_eager_interpolated_argmax_equals_grid_sample():
+    """The kernel's function itself (not compiled): corners, weights and edges as
+    grid_sample's with border padding, including output pixels beyond the edge pixels."""
+    logits = smooth_logits(9, 7, 11, seed=5)
+    resample = AlignedArgmax((7, 11), (28, 44), (33, 517), 4, logits.device)
+    rows, cols = torch.ones(33, 517, dtype=torch.bool).nonzero(as_tuple=True)
+    got = aligned_argmax.interpolated_argmax(
+        logits.permute(1, 2, 0).reshape(-1, 9), rows, cols, resample.row_lo, resample.row_hi,
+        resample.weight_y, resample.cell_x, resample.upper_x, resample.weight_x)
+    values = resampled(logits, (28, 44), (33, 517), 4)
+    gap = values.max(0).values.flatten() - values.flatten(1).gather(0, got[None])[0]
+    assert (gap < 1e-5).all()
+
+
+def test_a_kernel_that_fails_falls_back_to_grid_sample_with_a_warning(monkeypatch):
+    def broken(*args):
+        raise RuntimeError('no C++ compiler')
+    monkeypatch.setitem(aligned_argmax._FUSED, 'kernel', broken)
+    monkeypatch.setattr(aligned_argmax, 'MIN_FUSED_PIXELS', 16)
+    logits = smooth_logits(12, 10, 14, seed=3)
+    resample = AlignedArgmax((10, 14), (40, 56), (30, 42), 4, logits.device)
+    pixels = torch.ones(30, 42, dtype=torch.bool)
+    with pytest.warns(UserWarning, match='no C\\+\\+ compiler'):
+        got = resample.argmax_at(logits, pixels)
+    expected = resampled(logits, (40, 56), (30, 42), 4).argmax(0)[pixels]
+    assert torch.equal(got, expected)
+    assert aligned_argmax._FUSED['kernel'] is None  # not tried again in this process
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert torch.equal(resample.argmax_at(logits, pixels), expected)

@@ -65,6 +65,7 @@ def test_equals_the_argmax_of_all_channels_resampled(channels, basis, img, out, 
 @pytest.mark.parametrize('fused', [True, False])
 def test_argmax_at_a_subset_of_pixels_matches_the_full_map(fused, monkeypatch):
     monkeypatch.setattr(aligned_argmax, 'MAX_RESAMPLED_VALUES', 1000)  # several chunks
+    monkeypatch.setattr(aligned_argmax, 'MIN_FUSED_PIXELS', 16)  # the kernel on small maps too
     logits = smooth_logits(12, 10, 14, seed=3)
     resample = AlignedArgmax((10, 14), (40, 56), (30, 42), 4, logits.device, fused=fused)
     pixels = torch.rand(30, 42, generator=torch.Generator().manual_seed(0)) < 0.3
@@ -74,7 +75,8 @@ def test_argmax_at_a_subset_of_pixels_matches_the_full_map(fused, monkeypatch):
 
 
 @pytest.mark.parametrize('fused', [True, False])
-def test_noise_where_every_cell_is_a_border_still_matches(fused):
+def test_noise_where_every_cell_is_a_border_still_matches(fused, monkeypatch):
+    monkeypatch.setattr(aligned_argmax, 'MIN_FUSED_PIXELS', 16)  # the kernel on small maps too
     logits = torch.randn(20, 9, 13, generator=torch.Generator().manual_seed(1))
     values = resampled(logits, (36, 52), (50, 70), 4)
     got = AlignedArgmax((9, 13), (36, 52), (50, 70), 4, logits.device, fused=fused)(logits)
@@ -110,6 +112,7 @@ def test_border_pixels_of_a_cpu_map_go_through_the_compiled_kernel(monkeypatch):
     resample = AlignedArgmax((20, 25), (80, 100), (80, 100), 4, logits.device)
     resample(logits)  # noise: nearly every cell is a border
     assert calls and calls[0] >= aligned_argmax.MIN_FUSED_PIXELS
+    assert aligned_argmax._FUSED['kernel'] is not None  # it compiled and ran: no fallback
     calls.clear()
     AlignedArgmax((20, 25), (80, 100), (80, 100), 4, logits.device, fused=False)(logits)
     assert not calls

@@ -225,27 +225,38 @@ class DR1PanopticHead(BaseModule):
         """
         maps = []
         for img_bases, dets, meta in zip(bases, results_list, batch_img_metas):
-            keep = dets.scores >= self.score_thr
-            # index the areas, not the (K, H, W) masks: that would copy them
-            areas = mask_areas(dets.masks)
+            candidates = (dets.scores >= self.score_thr).nonzero()[:, 0]
+            num = candidates.numel()
+            # sorted by score, the candidates are the first `num` detections: a slice of
+            # their masks is a view, indexing would copy the (K, H, W) masks
+            masks = dets.masks[:num] if num == 0 or int(candidates[-1]) == num - 1 \
+                else dets.masks[candidates]
+            areas = mask_areas(masks)
             if self.drop_duplicates:
-                keep = keep & ~duplicate_things(dets.masks, areas, keep, self.overlap_thr)
-            areas = areas[keep]
-            labels = dets.labels[keep]
+                kept = ~duplicate_things(masks, areas, torch.ones(num, dtype=torch.bool,
+                                                                  device=masks.device),
+                                         self.overlap_thr)
+                candidates, areas = candidates[kept], areas[kept]
+            labels = dets.labels[candidates]
             boxes, scale = None, (1.0, 1.0)
             if self.uses_boxes:
-                boxes = dets.bboxes[keep]
+                boxes = dets.bboxes[candidates]
                 scale = meta['scale_factor'] if rescale else scale
-            logits = self(img_bases, dets.embeddings[keep], boxes, scale)
+            logits = self(img_bases, dets.embeddings[candidates], boxes, scale)
             out_shape = meta['ori_shape' if rescale else 'img_shape'][:2]
-            resample = AlignedArgmax(logits.shape[-2:], meta['img_shape'][:2], out_shape,
-                                     self.basis_stride, logits.device)
+            resample = AlignedArgmax.of_geometry(logits.shape[-2:], meta['img_shape'],
+                                                 out_shape, self.basis_stride, logits.device)
             channels = resample(logits)
-            dropped = covered_things(channels, areas, self.num_stuff_classes, self.overlap_thr)
-            # a dropped thing's pixels go to the stuff class of largest logit there
-            channels[dropped] = resample.argmax_at(logits[:self.num_stuff_classes], dropped)
+            counts = channel_counts(channels, logits.size(0))
+            dropped = covered_channels(counts, areas, self.num_stuff_classes, self.overlap_thr)
+            if bool(dropped.any()):  # else skip three passes over the map
+                # a dropped thing's pixels go to the stuff class of largest logit there
+                rows, cols = dropped[channels].nonzero(as_tuple=True)
+                channels[rows, cols] = resample.argmax_at_pixels(
+                    logits[:self.num_stuff_classes], rows, cols)
+                counts = channel_counts(channels, logits.size(0))
             pan = encode_panoptic(channels, labels, self.num_things_classes,
-                                  self.num_stuff_classes, self.stuff_area_limit)
+                                  self.num_stuff_classes, self.stuff_area_limit, counts)
             maps.append(PixelData(sem_seg=pan[None].int()))
         return maps
 
@@ -362,6 +373,21 @@ def centre_distances(bboxes: Tensor, scale_factor: Union[Sequence[float], Tensor
     return (dy2[:, :, None] + dx2[:, None, :]) / half_diag2[:, None, None]
 
 
+def covered_channels(counts: Tensor, thing_areas: Tensor, num_stuff: int,
+                     overlap_thr: float) -> Tensor:
+    """(S + K,) bool: the thing channels that show less than ``overlap_thr`` of their mask.
+
+    Args:
+        counts: (S + K,) pixels of each channel in the arg-max map (``channel_counts``).
+        thing_areas: (K,) area of each thing's own instance mask (same image size).
+        num_stuff: S; stuff channels are never dropped.
+        overlap_thr: a thing is kept if visible area >= overlap_thr * own area.
+    """
+    visible = counts[num_stuff:]
+    dropped = visible < overlap_thr * thing_areas.to(visible.device, visible.dtype)
+    return torch.cat([dropped.new_zeros(num_stuff), dropped])
+
+
 def covered_things(channels: Tensor, thing_areas: Tensor, num_stuff: int,
                    overlap_thr: float) -> Tensor:
     """(H, W) bool: the pixels of things that show less than ``overlap_thr`` of their mask.
@@ -372,10 +398,9 @@ def covered_things(channels: Tensor, thing_areas: Tensor, num_stuff: int,
         num_stuff: S.
         overlap_thr: a thing is kept if visible area >= overlap_thr * own area.
     """
-    visible = channel_counts(channels, num_stuff + thing_areas.size(0))[num_stuff:]
-    dropped = visible < overlap_thr * thing_areas.to(visible.device, visible.dtype)
-    # one lookup table channel -> dropped, applied in a single gather
-    return torch.cat([dropped.new_zeros(num_stuff), dropped])[channels]
+    counts = channel_counts(channels, num_stuff + thing_areas.size(0))
+    # the channel -> dropped table, applied in a single gather
+    return covered_channels(counts, thing_areas, num_stuff, overlap_thr)[channels]
 
 
 def channel_counts(channels: Tensor, num_channels: int) -> Tensor:
@@ -389,7 +414,7 @@ def channel_counts(channels: Tensor, num_channels: int) -> Tensor:
 
 
 def encode_panoptic(channels: Tensor, thing_labels: Tensor, num_things: int, num_stuff: int,
-                    stuff_area_limit: int) -> Tensor:
+                    stuff_area_limit: int, counts: Optional[Tensor] = None) -> Tensor:
     """Channel map -> MMDetection's panoptic encoding, voiding small stuff regions.
 
     Args:
@@ -398,6 +423,7 @@ def encode_panoptic(channels: Tensor, thing_labels: Tensor, num_things: int, num
         thing_labels: (K,) class of each thing channel, in ``[0, T)``.
         num_things, num_stuff: T and S.
         stuff_area_limit: stuff segments with fewer pixels become void.
+        counts: ``channel_counts(channels, S + K)`` where the caller has them already.
 
     Returns:
         (H, W) long: ``label + id * INSTANCE_OFFSET`` for things that own pixels (ids
@@ -405,7 +431,8 @@ def encode_panoptic(channels: Tensor, thing_labels: Tensor, num_things: int, num
     """
     void = num_things + num_stuff
     # one lookup table channel -> panoptic value, applied in a single gather
-    counts = channel_counts(channels, num_stuff + thing_labels.size(0))
+    if counts is None:
+        counts = channel_counts(channels, num_stuff + thing_labels.size(0))
     stuff_values = torch.arange(num_things, void, device=channels.device)
     stuff_values = torch.where(counts[:num_stuff] < stuff_area_limit,
                                torch.full_like(stuff_values, void), stuff_values)

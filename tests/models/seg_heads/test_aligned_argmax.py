@@ -92,13 +92,14 @@ def test_only_pixels_of_cells_whose_corners_disagree_are_resampled(monkeypatch):
     logits[1, :, :5] = 1
     resample = AlignedArgmax((6, 10), (24, 40), (24, 40), 4, logits.device)
     asked = []
-    original = resample.argmax_at
-    monkeypatch.setattr(resample, 'argmax_at',
-                        lambda lg, px: asked.append(px.clone()) or original(lg, px))
+    original = resample.argmax_at_pixels
+    monkeypatch.setattr(resample, 'argmax_at_pixels',
+                        lambda lg, rows, cols: asked.append(cols.clone())
+                        or original(lg, rows, cols))
     got = resample(logits)
-    (pixels,) = asked
-    cols = pixels.nonzero()[:, 1].unique().tolist()
-    assert cols == list(range(16, 20))  # input x in [16, 20): basis x in [4, 5)
+    (cols,) = asked
+    assert cols.unique().tolist() == list(range(16, 20))  # input x [16, 20): basis x [4, 5)
+    assert cols.numel() == 24 * 4  # every row, and nothing else
     assert (got[:, :18] == 1).all() and (got[:, 18:] == 0).all()  # switch at basis x 4.5
 
 

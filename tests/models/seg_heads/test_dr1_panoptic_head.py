@@ -12,7 +12,9 @@ from mmdet_dr1mask.models.seg_heads import DR1PanopticHead
 from mmdet_dr1mask.models.seg_heads.aligned_argmax import AlignedArgmax
 from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import (
     centre_distances,
+    channel_counts,
     confine_to_boxes,
+    covered_channels,
     covered_things,
     duplicate_things,
     encode_panoptic,
@@ -149,6 +151,65 @@ def test_predict_outputs_mmdetection_panoptic_maps(num_dets, rescale):
     assert max(ids) <= min(num_dets, 2)  # the 0.1-score detection never becomes a thing
     if num_dets == 0:
         assert (pan < INSTANCE_OFFSET).all() and (pan >= T).all()
+
+
+@pytest.mark.parametrize('scores', [
+    [0.9, 0.8, 0.7, 0.6, 0.2],   # sorted: the candidates are the first four
+    [0.9, 0.2, 0.8, 0.7, 0.6],   # not sorted: a non-candidate among them
+])
+def test_predict_equals_its_definition_on_every_pixel(scores):
+    """Every output pixel resampled, the things that show less than overlap_thr of their
+    mask replaced by the best stuff class, then encoded: what predict's shortcuts (border
+    pixels only, shared counts, a slice of the masks) must give."""
+    g = torch.Generator().manual_seed(4)
+    head = DR1PanopticHead(in_channels=6, num_things_classes=T, num_stuff_classes=S,
+                           score_thr=0.3, overlap_thr=0.5, stuff_area_limit=20)
+    torch.nn.init.normal_(head.conv_stuff.weight, std=1.0, generator=g)
+    bases = torch.nn.functional.interpolate(torch.randn(1, 6, 4, 5, generator=g) * 3,
+                                            size=(13, 17), mode='bilinear')
+    embeddings = torch.randn(5, 6, generator=g) * 2
+    embeddings[3] *= 0.01  # a thing whose channel loses nearly everywhere: dropped
+    masks = torch.zeros(5, 37, 49, dtype=torch.bool)
+    masks[0, :20, :25] = masks[1, 10:, 20:] = masks[2, 5:30, 30:] = True
+    masks[3, 20:, :30] = masks[4, :, :] = True
+    dets = InstanceData(labels=torch.tensor([0, 1, 1, 0, 1]), scores=torch.tensor(scores),
+                        masks=masks, embeddings=embeddings)
+    meta = dict(img_shape=(52, 68), ori_shape=(37, 49))
+    got = head.predict(bases, [dets], [meta])[0].sem_seg[0]
+
+    cand = (dets.scores >= 0.3).nonzero()[:, 0]
+    cand = cand[~duplicate_things(masks[cand], mask_areas(masks[cand]),
+                                  torch.ones(len(cand), dtype=torch.bool), 0.5)]
+    logits = head(bases[0], embeddings[cand])
+    everywhere = torch.ones(37, 49, dtype=torch.bool)
+    resample = AlignedArgmax((13, 17), (52, 68), (37, 49), 4, 'cpu', fused=False)
+    channels = resample.argmax_at(logits, everywhere).view(37, 49)
+    dropped = covered_things(channels, mask_areas(masks[cand]), S, 0.5)
+    assert dropped.any() and not dropped.all()  # both paths of predict are taken
+    channels[dropped] = resample.argmax_at(logits[:S], everywhere).view(37, 49)[dropped]
+    expected = encode_panoptic(channels, dets.labels[cand], T, S, stuff_area_limit=20)
+    assert torch.equal(got, expected.int())
+    assert (got >= INSTANCE_OFFSET).any()
+
+
+def test_covered_channels_and_encoding_with_given_counts():
+    full = torch.tensor([[0, 0, 3, 3],
+                         [0, 1, 3, 4],
+                         [2, 2, 5, 5]])
+    counts = channel_counts(full, S + 3)
+    assert counts.tolist() == [3, 1, 2, 3, 1, 2]
+    table = covered_channels(counts, torch.tensor([3, 4, 2]), S, 0.5)
+    assert table.tolist() == [False] * S + [False, True, False]
+    labels = torch.tensor([1, 0, 1])
+    assert torch.equal(encode_panoptic(full, labels, T, S, 2, counts),
+                       encode_panoptic(full, labels, T, S, 2))
+
+
+def test_aligned_argmax_of_one_geometry_is_built_once():
+    first = AlignedArgmax.of_geometry((10, 14), (40, 56), (20, 28), 4, 'cpu')
+    assert AlignedArgmax.of_geometry(torch.Size([10, 14]), (40, 56, 3), (20, 28), 4,
+                                     torch.device('cpu')) is first
+    assert AlignedArgmax.of_geometry((10, 14), (40, 56), (21, 28), 4, 'cpu') is not first
 
 
 def test_duplicate_things_lie_on_the_masks_of_higher_scored_kept_things():

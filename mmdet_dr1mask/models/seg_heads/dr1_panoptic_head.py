@@ -296,11 +296,14 @@ def duplicate_things(masks: Tensor, areas: Tensor, candidates: Tensor,
     """
     taken = torch.zeros(masks.shape[1:], dtype=torch.bool, device=masks.device)
     duplicate = torch.zeros_like(candidates)
+    # the most pixels of each mask that may lie on earlier ones (an empty mask: none, as
+    # 0 > 0 is false)
+    limits = areas.float() * overlap_thr
     order = candidates.nonzero()[:, 0]
     for i in range(order.size(0)):
         k = order[i]
-        mask, area = masks[k], areas[k].float()
-        is_duplicate = (area > 0) & ((mask & taken).sum().float() > overlap_thr * area)
+        mask = masks[k]
+        is_duplicate = (mask & taken).sum() > limits[k]
         duplicate[k] = is_duplicate
         if not bool(is_duplicate):  # one in-place pass, only for the kept ones
             taken |= mask

@@ -10,14 +10,17 @@
 # Row 1 / row 2 is the panoptic-over-instance overhead, row 1 / row 3 the ratio to the
 # two-branch system. Then the same three with every model's profile (--profile).
 #
-#   bash benchmarks/panoptic_speed_trained.sh WORK_DIR [ITERS] [NUM_IMAGES]
+#   bash benchmarks/panoptic_speed_trained.sh WORK_DIR [ITERS] [NUM_IMAGES] [DR1MASK_CONFIG]
+#
+# DR1MASK_CONFIG: a config name under configs/dr1mask/ trained in WORK_DIR, by default the
+# paper's dr1mask_r18_fpn_tiny_synthetic-panoptic (e.g. ..._position-prior for the variant).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK_DIR=$1
 ITERS=${2:-3000}
 NUM_IMAGES=${3:-32}
 PY=${PY:-.venv/bin/python}
-DR1=dr1mask_r18_fpn_tiny_synthetic-panoptic
+DR1=${4:-dr1mask_r18_fpn_tiny_synthetic-panoptic}
 BLEND=blendmask_r18_fpn_tiny_synthetic-panoptic
 OUT="$WORK_DIR/speed"
 mkdir -p "$OUT"

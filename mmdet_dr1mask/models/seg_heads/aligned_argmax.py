@@ -110,7 +110,7 @@ class AlignedArgmax:
 
         # one expansion to the output pixels: the cell's channel where its corners agree,
         # -1 (resample) in the other cells
-        cells = torch.where(agree, corners[0], torch.full_like(corners[0], -1))
+        cells = corners[0].masked_fill(~agree, -1)
         winners = cells.index_select(0, self.cell_y).index_select(1, self.cell_x)
         rows, cols = (winners < 0).nonzero(as_tuple=True)
         if rows.numel() > 0:

@@ -27,7 +27,7 @@ compiler), on GPU and for fewer than ``MIN_FUSED_PIXELS`` pixels, ``grid_sample`
 """
 import functools
 import warnings
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Callable, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +41,21 @@ MAX_RESAMPLED_VALUES = 1 << 21
 # kernel's call and the channels-last copy cost a fixed 0.1 ms (17 channels) to 3 ms (130
 # channels of a COCO image), and sizes 0 and 1 would each compile it again
 MIN_FUSED_PIXELS = 4096
+
+
+class ArgmaxParts(NamedTuple):
+    """An arg-max map in parts, as ``AlignedArgmax.parts`` gives it.
+
+    Attributes:
+        cells: (h_c, w_c) long, the channel of each cell whose four corners agree (it
+            wins at every output pixel of the cell), -1 for the other cells.
+        rows, cols: (P,) long, the output pixels of the other cells.
+        winners: (P,) long, the channel at each of those pixels.
+    """
+    cells: Tensor
+    rows: Tensor
+    cols: Tensor
+    winners: Tensor
 
 
 class AlignedArgmax:
@@ -80,6 +95,13 @@ class AlignedArgmax:
             self.out_shape[1], img_shape[1], self.basis_size[1])
         # flat offsets of the corner rows in an (h * w, C) channels-last copy
         self.row_lo, self.row_hi = self.cell_y * self.basis_size[1], upper_y * self.basis_size[1]
+        # (H_o, W_o) flat index of each output pixel's cell in the (h_c, w_c) cell map: one
+        # `take` expands a cell map (twice as fast as index_select along both axes)
+        cells_y, cells_x = max(self.basis_size[0] - 1, 1), max(self.basis_size[1] - 1, 1)
+        self.cell_index = self.cell_y[:, None] * cells_x + self.cell_x
+        # (h_c * w_c,) output pixels in each cell, to count a channel's pixels per cell
+        self.cell_pixels = (torch.bincount(self.cell_y, minlength=cells_y)[:, None] *
+                            torch.bincount(self.cell_x, minlength=cells_x)).flatten()
 
     @staticmethod
     def of_geometry(basis_size: Sequence[int], img_shape: Sequence[int],
@@ -99,6 +121,16 @@ class AlignedArgmax:
         Args:
             logits: (C, h, w).
         """
+        return self.paint(self.parts(logits), torch.arange(logits.size(0), device=logits.device))
+
+    def parts(self, logits: Tensor, within: Optional[Tensor] = None) -> ArgmaxParts:
+        """The arg-max map as cells whose corners agree and the pixels of the other cells.
+
+        Args:
+            logits: (C, h, w).
+            within: (h_c, w_c) bool; if given, only the pixels of these cells among the
+                others are resampled (the remaining cells get -1 and no pixels).
+        """
         best = logits.max(0).indices  # (h, w) arg-max at the basis pixels
         top, bottom = (best[:-1], best[1:]) if self.basis_size[0] > 1 else (best, best)
         if self.basis_size[1] > 1:
@@ -107,15 +139,51 @@ class AlignedArgmax:
             corners = (top, top, bottom, bottom)
         agree = (corners[0] == corners[1]) & (corners[0] == corners[2]) & \
             (corners[0] == corners[3])  # (h_c, w_c) one channel wins the whole cell
+        resampled = ~agree if within is None else within & ~agree
+        rows, cols = resampled.take(self.cell_index).nonzero(as_tuple=True)
+        return ArgmaxParts(corners[0].masked_fill(~agree, -1), rows, cols,
+                           self.argmax_at_pixels(logits, rows, cols))
 
-        # one expansion to the output pixels: the cell's channel where its corners agree,
-        # -1 (resample) in the other cells
-        cells = corners[0].masked_fill(~agree, -1)
-        winners = cells.index_select(0, self.cell_y).index_select(1, self.cell_x)
-        rows, cols = (winners < 0).nonzero(as_tuple=True)
-        if rows.numel() > 0:
-            winners[rows, cols] = self.argmax_at_pixels(logits, rows, cols)
-        return winners
+    def counts(self, parts: ArgmaxParts, num_channels: int) -> Tensor:
+        """(num_channels,) int64: the output pixels of each channel in the map of ``parts``.
+
+        Per cell (its pixels at once) and per resampled pixel: no pass over the map.
+        Scatter-adds, as ``bincount`` with weights has no deterministic CUDA kernel.
+        """
+        counts = torch.zeros(num_channels + 1, dtype=torch.long, device=parts.cells.device)
+        counts.scatter_add_(0, parts.cells.flatten() + 1, self.cell_pixels)  # 0: cells of -1
+        return counts[1:].scatter_add_(0, parts.winners, torch.ones_like(parts.winners))
+
+    def paint(self, parts: ArgmaxParts, values: Tensor) -> Tensor:
+        """(H_o, W_o): ``values[channel]`` at every output pixel of the map of ``parts``.
+
+        Args:
+            parts: an arg-max map in parts.
+            values: (C,) a value per channel (``arange(C)`` gives the channel map).
+        """
+        out = values[parts.cells.clamp(min=0)].take(self.cell_index)
+        out[parts.rows, parts.cols] = values[parts.winners]
+        return out
+
+    def replace(self, parts: ArgmaxParts, dropped: Tensor, logits: Tensor) -> ArgmaxParts:
+        """``parts`` with every pixel of a ``dropped`` channel given the arg-max over
+        ``logits`` instead (e.g. a dropped thing's pixels go to the best stuff class).
+
+        Args:
+            parts: an arg-max map in parts over C channels.
+            dropped: (C,) bool.
+            logits: (C', h, w), channels ``[0, C')`` of the map, none of them dropped.
+        """
+        # cells won by a dropped channel: the arg-max over `logits` there, again in parts
+        won = (parts.cells >= 0) & dropped[parts.cells.clamp(min=0)]
+        again = self.parts(logits, within=won)
+        winners = parts.winners.clone()
+        at = dropped[winners]  # resampled pixels won by a dropped channel
+        winners[at] = self.argmax_at_pixels(logits, parts.rows[at], parts.cols[at])
+        return ArgmaxParts(torch.where(won, again.cells, parts.cells),
+                           torch.cat([parts.rows, again.rows]),
+                           torch.cat([parts.cols, again.cols]),
+                           torch.cat([winners, again.winners]))
 
     def argmax_at(self, logits: Tensor, pixels: Tensor) -> Tensor:
         """(P,) arg-max over the channels at the P output pixels where ``pixels`` is True.

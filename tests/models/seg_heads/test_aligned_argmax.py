@@ -119,6 +119,57 @@ def test_border_pixels_of_a_cpu_map_go_through_the_compiled_kernel(monkeypatch):
     assert not calls
 
 
+@pytest.mark.parametrize('channels,basis,img,out', [
+    (12, (10, 14), (40, 56), (30, 42)),   # smaller output
+    (12, (10, 14), (40, 56), (61, 85)),   # larger output, cells of different sizes
+    (7, (1, 5), (3, 20), (3, 20)),        # one basis row
+    (9, (16, 1), (64, 3), (100, 3)),      # one basis column
+])
+def test_parts_count_and_paint_what_the_full_map_holds(channels, basis, img, out):
+    logits = smooth_logits(channels, *basis, seed=7)
+    resample = AlignedArgmax(basis, img, out, 4, logits.device)
+    full = resample(logits)
+    parts = resample.parts(logits)
+    # the counts per cell and resampled pixel are the counts of the painted map
+    assert torch.equal(resample.counts(parts, channels),
+                       torch.bincount(full.flatten(), minlength=channels))
+    values = torch.randint(-5, 1000, (channels, ), dtype=torch.int32)
+    painted = resample.paint(parts, values)
+    assert painted.dtype == torch.int32 and torch.equal(painted, values[full])
+    # the resampled pixels are those of the cells whose corners disagree, nothing else
+    border = torch.zeros(out, dtype=torch.bool)
+    border[parts.rows, parts.cols] = True
+    assert len(parts.rows) == int(border.sum())
+    assert torch.equal(border, (parts.cells < 0)[resample.cell_y][:, resample.cell_x])
+
+
+@pytest.mark.parametrize('fused', [True, False])
+def test_replace_gives_the_pixels_of_dropped_channels_to_the_best_remaining_one(
+        fused, monkeypatch):
+    monkeypatch.setattr(aligned_argmax, 'MIN_FUSED_PIXELS', 16)  # the kernel on small maps too
+    # channel 3 (dropped) wins a block of whole cells and the borders around it; channel 4
+    # (dropped) wins a few scattered basis pixels
+    logits = smooth_logits(5, 12, 16, seed=2)
+    logits[3] = -10
+    logits[3, 3:9, 4:11] = 10
+    logits[4] = -10
+    logits[4, [1, 10], [14, 2]] = 10
+    resample = AlignedArgmax((12, 16), (48, 64), (41, 53), 4, logits.device, fused=fused)
+    parts = resample.parts(logits)
+    assert ((parts.cells == 3).sum() > 10) and (parts.winners == 4).any()
+    dropped = torch.tensor([False, False, False, True, True])
+    replaced = resample.replace(parts, dropped, logits[:3])
+    full = resample(logits)
+    expected = torch.where(full >= 3, resampled(logits[:3], (48, 64), (41, 53), 4).argmax(0),
+                           full)
+    assert torch.equal(resample.paint(replaced, torch.arange(5)), expected)
+    assert torch.equal(resample.counts(replaced, 5),
+                       torch.bincount(expected.flatten(), minlength=5))
+    # no pixel is listed twice
+    flat = replaced.rows * 53 + replaced.cols
+    assert flat.unique().numel() == flat.numel()
+
+
 def test_eager_interpolated_argmax_equals_grid_sample():
     """The kernel's function itself (not compiled): corners, weights and edges as
     grid_sample's with border padding, including output pixels beyond the edge pixels."""

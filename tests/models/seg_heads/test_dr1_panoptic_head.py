@@ -20,6 +20,7 @@ from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import (
     encode_panoptic,
     mask_areas,
     mean_embeddings,
+    panoptic_values,
 )
 
 T, S = 2, 3  # thing classes 0, 1; stuff classes 2, 3, 4; void 255
@@ -192,7 +193,7 @@ def test_predict_equals_its_definition_on_every_pixel(scores):
     assert (got >= INSTANCE_OFFSET).any()
 
 
-def test_covered_channels_and_encoding_with_given_counts():
+def test_covered_channels_and_panoptic_values_from_the_counts():
     full = torch.tensor([[0, 0, 3, 3],
                          [0, 1, 3, 4],
                          [2, 2, 5, 5]])
@@ -201,8 +202,10 @@ def test_covered_channels_and_encoding_with_given_counts():
     table = covered_channels(counts, torch.tensor([3, 4, 2]), S, 0.5)
     assert table.tolist() == [False] * S + [False, True, False]
     labels = torch.tensor([1, 0, 1])
-    assert torch.equal(encode_panoptic(full, labels, T, S, 2, counts),
-                       encode_panoptic(full, labels, T, S, 2))
+    values = panoptic_values(counts, labels, T, S, 2)
+    assert values.tolist() == [T, T + S, T + 2, 1 + INSTANCE_OFFSET, 2 * INSTANCE_OFFSET,
+                               1 + 3 * INSTANCE_OFFSET]  # stuff 1 (1 pixel < 2): void
+    assert torch.equal(encode_panoptic(full, labels, T, S, 2), values[full])
 
 
 def test_aligned_argmax_of_one_geometry_is_built_once():
@@ -226,11 +229,32 @@ def test_duplicate_things_lie_on_the_masks_of_higher_scored_kept_things():
     # a detection that is no candidate (below the score threshold) claims nothing
     candidates[0] = False
     assert duplicate_things(masks, areas, candidates, 0.5).tolist() == [False] * 5
+    # the scripted loop (the one the ONNX graph runs) gives the same
+    assert torch.jit.script(duplicate_things)(masks, areas, candidates, 0.5).tolist() == [
+        False] * 5
     # empty masks and no detections at all
     assert not duplicate_things(torch.zeros(2, 4, 4, dtype=torch.bool), torch.zeros(2),
                                 torch.tensor([True, True]), 0.5).any()
     assert duplicate_things(torch.zeros(0, 4, 4, dtype=torch.bool), torch.zeros(0),
                             torch.zeros(0, dtype=torch.bool), 0.5).shape == (0, )
+
+
+def test_eager_and_scripted_duplicate_filters_agree_on_random_masks():
+    """Eager mode runs the loop with Python scalars, the exported graph the scripted one."""
+    scripted = torch.jit.script(duplicate_things)
+    g = torch.Generator().manual_seed(0)
+    for k, h, w in [(0, 5, 5), (1, 3, 4), (9, 9, 13), (30, 16, 16)]:
+        masks = torch.zeros(k, h, w, dtype=torch.bool)
+        for i in range(k):  # random boxes: many overlap by more than half, many do not
+            y, x = torch.randint(0, h, (2, ), generator=g).tolist()
+            dy, dx = torch.randint(1, max(h, w), (2, ), generator=g).tolist()
+            masks[i, y:y + dy, x:x + dx] = True
+        candidates = torch.rand(k, generator=g) > 0.2
+        areas = mask_areas(masks)
+        for thr in (0.3, 0.5, 0.8):
+            eager = duplicate_things(masks, areas, candidates, thr)
+            assert eager.dtype == torch.bool and eager.shape == (k, )
+            assert torch.equal(eager, scripted(masks, areas, candidates, thr)), (k, thr)
 
 
 @pytest.mark.parametrize('drop_duplicates', [False, True])

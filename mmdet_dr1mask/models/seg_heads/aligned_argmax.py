@@ -17,6 +17,12 @@ logits (up to ties). Even when the borders cover the whole image (untrained weig
 resampling the listed pixels costs no more than resampling whole rows (COCO image,
 140 channels: 79 against 83 ms), so there is no separate dense path.
 
+The map can stay in these parts (``ArgmaxParts``: the cells' channels and the resampled
+pixels) while the caller needs only per-channel facts: ``counts`` counts each channel's
+pixels from the cells (weighted by their pixels) and the listed pixels, ``replace``
+redoes the pixels of some channels over others, and ``paint`` writes a value per channel
+to the output map once (DR1PanopticHead.predict paints the panoptic encoding directly).
+
 On CPU the border pixels are resampled by one compiled kernel (``torch.compile``) that
 gathers each pixel's four corners from a channels-last copy of the logits, weights them
 and keeps the running maximum, without the (C, P) resampled values in memory:
@@ -123,13 +129,11 @@ class AlignedArgmax:
         """
         return self.paint(self.parts(logits), torch.arange(logits.size(0), device=logits.device))
 
-    def parts(self, logits: Tensor, within: Optional[Tensor] = None) -> ArgmaxParts:
+    def parts(self, logits: Tensor) -> ArgmaxParts:
         """The arg-max map as cells whose corners agree and the pixels of the other cells.
 
         Args:
             logits: (C, h, w).
-            within: (h_c, w_c) bool; if given, only the pixels of these cells among the
-                others are resampled (the remaining cells get -1 and no pixels).
         """
         best = logits.max(0).indices  # (h, w) arg-max at the basis pixels
         top, bottom = (best[:-1], best[1:]) if self.basis_size[0] > 1 else (best, best)
@@ -139,8 +143,7 @@ class AlignedArgmax:
             corners = (top, top, bottom, bottom)
         agree = (corners[0] == corners[1]) & (corners[0] == corners[2]) & \
             (corners[0] == corners[3])  # (h_c, w_c) one channel wins the whole cell
-        resampled = ~agree if within is None else within & ~agree
-        rows, cols = resampled.take(self.cell_index).nonzero(as_tuple=True)
+        rows, cols = (~agree).take(self.cell_index).nonzero(as_tuple=True)
         return ArgmaxParts(corners[0].masked_fill(~agree, -1), rows, cols,
                            self.argmax_at_pixels(logits, rows, cols))
 
@@ -174,16 +177,17 @@ class AlignedArgmax:
             dropped: (C,) bool.
             logits: (C', h, w), channels ``[0, C')`` of the map, none of them dropped.
         """
-        # cells won by a dropped channel: the arg-max over `logits` there, again in parts
+        # the pixels of cells won by a dropped channel join the listed pixels; those and the
+        # listed pixels won by a dropped channel are resampled over `logits` in one call
         won = (parts.cells >= 0) & dropped[parts.cells.clamp(min=0)]
-        again = self.parts(logits, within=won)
-        winners = parts.winners.clone()
-        at = dropped[winners]  # resampled pixels won by a dropped channel
-        winners[at] = self.argmax_at_pixels(logits, parts.rows[at], parts.cols[at])
-        return ArgmaxParts(torch.where(won, again.cells, parts.cells),
-                           torch.cat([parts.rows, again.rows]),
-                           torch.cat([parts.cols, again.cols]),
-                           torch.cat([winners, again.winners]))
+        rows, cols = won.take(self.cell_index).nonzero(as_tuple=True)
+        at = dropped[parts.winners].nonzero()[:, 0]
+        winners = self.argmax_at_pixels(logits, torch.cat([parts.rows[at], rows]),
+                                        torch.cat([parts.cols[at], cols]))
+        return ArgmaxParts(parts.cells.masked_fill(won, -1), torch.cat([parts.rows, rows]),
+                           torch.cat([parts.cols, cols]),
+                           torch.cat([parts.winners.index_put((at, ), winners[:at.numel()]),
+                                      winners[at.numel():]]))
 
     def argmax_at(self, logits: Tensor, pixels: Tensor) -> Tensor:
         """(P,) arg-max over the channels at the P output pixels where ``pixels`` is True.

@@ -2,7 +2,8 @@
 
 For each tiny synthetic config: fixed seed, the first two training images of the
 synthetic test dataset (the config's own pipeline and optimizer), three SGD/AdamW
-steps; the loss values of every step must equal the recorded ones. A change in
+steps; the loss values of every step must equal the recorded ones (steps 1-2 within
+1e-4, step 3 within 1e-2: see the test for why). A change in
 the order modules are built or initialised, or in any computation, changes them.
 
 The state dict keys and shapes are checked too, so old checkpoints still load.
@@ -128,9 +129,16 @@ def test_tiny_config_losses_unchanged(config, synthetic_root):
     expected = REFERENCE[config]
     assert history.keys() == expected.keys(), config
     for key, want in expected.items():
-        # float32 kernels differ a little between CPUs; a change in what is computed (or in
-        # the order parts are built and initialised) moves the losses far more than 1e-4
-        assert history[key] == pytest.approx(want, rel=1e-4, abs=1e-5), f'{config} {key}'
+        assert len(history[key]) == len(want), f'{config} {key}'
+        # float32 kernels differ a little between CPUs, and the optimizer steps amplify it:
+        # with the code of the record, a Xeon with AVX512-FP16 gave K-Net (AdamW, Hungarian
+        # matching) the losses of steps 1-2 within 4e-6 and of step 3 up to 5.7e-3 apart.
+        # A change in what is computed (or in the order parts are built and initialised)
+        # shows in step 1, of the optimizer in step 2: those are held to 1e-4
+        for step, (got, recorded) in enumerate(zip(history[key], want)):
+            rel = 1e-4 if step < 2 else 1e-2
+            assert got == pytest.approx(recorded, rel=rel, abs=1e-5), \
+                f'{config} {key} step {step + 1}'
 
 
 @pytest.mark.parametrize('config', sorted(STATE_DICTS))

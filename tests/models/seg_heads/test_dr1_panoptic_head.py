@@ -213,6 +213,9 @@ def test_aligned_argmax_of_one_geometry_is_built_once():
     assert AlignedArgmax.of_geometry(torch.Size([10, 14]), (40, 56, 3), (20, 28), 4,
                                      torch.device('cpu')) is first
     assert AlignedArgmax.of_geometry((10, 14), (40, 56), (21, 28), 4, 'cpu') is not first
+    # two geometries are kept, no more: each holds a per-pixel cell index
+    AlignedArgmax.of_geometry((10, 14), (40, 56), (22, 28), 4, 'cpu')
+    assert AlignedArgmax.of_geometry((10, 14), (40, 56), (20, 28), 4, 'cpu') is not first
 
 
 def test_duplicate_things_lie_on_the_masks_of_higher_scored_kept_things():

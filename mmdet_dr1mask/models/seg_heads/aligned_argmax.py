@@ -23,13 +23,17 @@ pixels from the cells (weighted by their pixels) and the listed pixels, ``replac
 redoes the pixels of some channels over others, and ``paint`` writes a value per channel
 to the output map once (DR1PanopticHead.predict paints the panoptic encoding directly).
 
-On CPU the border pixels are resampled by one compiled kernel (``torch.compile``) that
-gathers each pixel's four corners from a channels-last copy of the logits, weights them
-and keeps the running maximum, without the (C, P) resampled values in memory:
-``grid_sample`` reads the C channels of a corner from C planes, the kernel from one
-contiguous row (a COCO-sized map, 130 channels, 219 k border pixels: 32 against 61 ms
-for the whole arg-max, docs/benchmarks.md §1.2). Where it cannot be compiled (no C++
-compiler), on GPU and for fewer than ``MIN_FUSED_PIXELS`` pixels, ``grid_sample`` does it.
+On CPU, when there are many channels and many border pixels, these are resampled by one
+compiled kernel (``torch.compile``) that gathers each pixel's four corners from a
+channels-last copy of the logits, weights them and keeps the running maximum, without the
+(C, P) resampled values in memory: ``grid_sample`` reads the C channels of a corner from C
+planes, the kernel from one contiguous row (a COCO-sized map, 130 channels, 219 k border
+pixels: 32 against 61 ms for the whole arg-max, docs/benchmarks.md §1.2). Otherwise
+``grid_sample`` does it, in chunks: on GPU, where the kernel cannot be compiled (no C++
+compiler), and below the sizes of ``use_fused_kernel``, where ``grid_sample`` was measured
+as fast or faster (the kernel pays about 65 ns per pixel plus 1.5 ns per channel value,
+``grid_sample`` about 2.7 ns per value, and the kernel's call and channels-last copy cost
+0.15 ms plus about 1 ns per basis value).
 """
 import functools
 import warnings
@@ -43,11 +47,13 @@ from torch import Tensor
 # system when they are freed, so each bigger chunk paid its page faults again (a COCO image
 # with 153 channels: 170-190 ms with 64 MB chunks, 100-130 ms with 4-16 MB ones)
 MAX_RESAMPLED_VALUES = 1 << 21
-# fewer border pixels than this go to grid_sample, which is then as fast or faster: the
-# kernel's call and the channels-last copy cost a fixed 0.1 ms (17 channels) to 3 ms (130
-# channels of a COCO image), and sizes 0 and 1 would each compile it again
-MIN_FUSED_PIXELS = 4096
-
+# the compiled kernel resamples at least this many border pixels (plus half the basis pixels,
+# for its channels-last copy) of at least this many channels; grid_sample the rest. Measured
+# on CPU, 2 threads (docs/benchmarks.md §1.3): below 64 channels grid_sample was faster at
+# every size tried (to 200 k pixels), above it from about 6 k pixels of a 48×64 basis and
+# 40 k of a COCO-sized 200×267 one; sizes 0 and 1 would each compile the kernel again
+MIN_FUSED_PIXELS = 16384
+MIN_FUSED_CHANNELS = 64
 
 class ArgmaxParts(NamedTuple):
     """An arg-max map in parts, as ``AlignedArgmax.parts`` gives it.
@@ -207,8 +213,8 @@ class AlignedArgmax:
             logits: (C, h, w).
             rows, cols: (P,) long output row and column of each pixel.
         """
-        kernel = fused_kernel() if self.fused and rows.numel() >= MIN_FUSED_PIXELS and \
-            logits.size(0) > 1 and logits.dtype == torch.float32 else None
+        kernel = fused_kernel() if self.fused and logits.dtype == torch.float32 and \
+            use_fused_kernel(logits.size(0), rows.numel(), logits[0].numel()) else None
         if kernel is not None:
             # channels last: a corner's C values in one row (a copy; a view keeps planes)
             values = logits.permute(1, 2, 0).contiguous().view(-1, logits.size(0))
@@ -261,6 +267,14 @@ def interpolated_argmax(values: Tensor, rows: Tensor, cols: Tensor, row_lo: Tens
     mixed = (values[lo + left] * ((1 - wy) * (1 - wx)) + values[lo + right] * ((1 - wy) * wx)
              + values[hi + left] * (wy * (1 - wx)) + values[hi + right] * (wy * wx))
     return mixed.max(1).indices
+
+
+def use_fused_kernel(num_channels: int, num_pixels: int, basis_pixels: int) -> bool:
+    """Whether the compiled kernel, rather than ``grid_sample``, resamples ``num_pixels``
+    border pixels of ``num_channels`` channels on a basis of ``basis_pixels`` (h * w): only
+    where it was measured faster (see ``MIN_FUSED_PIXELS``)."""
+    return num_channels >= MIN_FUSED_CHANNELS and \
+        num_pixels >= MIN_FUSED_PIXELS + basis_pixels // 2
 
 
 _FUSED: dict = {}

@@ -337,13 +337,15 @@ def _duplicates_in_python(masks: Tensor, areas: Tensor, candidates: Tensor,
 def mask_areas(masks: Tensor) -> Tensor:
     """(K,) int32 pixel count of each of the (K, H, W) bool ``masks``.
 
-    Bytes are summed in groups of 64 into uint8 (at most 64, exact) and the groups into
-    int32: a direct int32 sum widens every byte first, which costs 5× as much on CPU
-    (100 masks of a COCO image: 8 ms against 49 ms).
+    Each mask's bytes are viewed as 64 rows and summed across the rows into uint8 (at most
+    64, exact), then the row sums into int32. Summing across rows adds contiguous vectors;
+    summing within groups of 64 neighbouring bytes (the previous way) reduces short rows,
+    and a direct int32 sum widens every byte first (8 masks of 192×256: 20 µs against 100
+    and 30 µs; 100 masks of 480×640: 0.9 ms against 7.7 and 34 ms, CPU, 2 threads).
     """
     flat = masks.flatten(1).view(torch.uint8)
     whole = flat.size(1) // 64 * 64
-    areas = flat[:, :whole].reshape(flat.size(0), whole // 64, 64).sum(2, dtype=torch.uint8).sum(
+    areas = flat[:, :whole].view(flat.size(0), 64, whole // 64).sum(1, dtype=torch.uint8).sum(
         1, dtype=torch.int32)
     return areas + flat[:, whole:].sum(1, dtype=torch.int32)
 

@@ -33,6 +33,13 @@ def resampled(logits, img_shape, out_shape, stride):
                          align_corners=True)[0]
 
 
+def kernel_on_small_maps_too(monkeypatch):
+    """The compiled kernel wherever ``fused`` allows it, not only at the sizes where it is
+    faster (more than 1 channel and 16 pixels, so that these tests compile it once)."""
+    monkeypatch.setattr(aligned_argmax, 'use_fused_kernel',
+                        lambda channels, pixels, basis_pixels: channels > 1 and pixels >= 16)
+
+
 def smooth_logits(channels, h, w, seed):
     g = torch.Generator().manual_seed(seed)
     coarse = torch.randn(1, channels, max(h // 4, 1), max(w // 4, 1), generator=g) * 4
@@ -49,7 +56,7 @@ def smooth_logits(channels, h, w, seed):
 def test_equals_the_argmax_of_all_channels_resampled(channels, basis, img, out, fused,
                                                      monkeypatch):
     monkeypatch.setattr(aligned_argmax, 'MAX_RESAMPLED_VALUES', 4096)  # several chunks
-    monkeypatch.setattr(aligned_argmax, 'MIN_FUSED_PIXELS', 16)  # the kernel on small maps too
+    kernel_on_small_maps_too(monkeypatch)
     logits = smooth_logits(channels, *basis, seed=channels)
     values = resampled(logits, img, out, stride=4)
     expected = values.argmax(0)
@@ -65,7 +72,7 @@ def test_equals_the_argmax_of_all_channels_resampled(channels, basis, img, out, 
 @pytest.mark.parametrize('fused', [True, False])
 def test_argmax_at_a_subset_of_pixels_matches_the_full_map(fused, monkeypatch):
     monkeypatch.setattr(aligned_argmax, 'MAX_RESAMPLED_VALUES', 1000)  # several chunks
-    monkeypatch.setattr(aligned_argmax, 'MIN_FUSED_PIXELS', 16)  # the kernel on small maps too
+    kernel_on_small_maps_too(monkeypatch)
     logits = smooth_logits(12, 10, 14, seed=3)
     resample = AlignedArgmax((10, 14), (40, 56), (30, 42), 4, logits.device, fused=fused)
     pixels = torch.rand(30, 42, generator=torch.Generator().manual_seed(0)) < 0.3
@@ -76,7 +83,7 @@ def test_argmax_at_a_subset_of_pixels_matches_the_full_map(fused, monkeypatch):
 
 @pytest.mark.parametrize('fused', [True, False])
 def test_noise_where_every_cell_is_a_border_still_matches(fused, monkeypatch):
-    monkeypatch.setattr(aligned_argmax, 'MIN_FUSED_PIXELS', 16)  # the kernel on small maps too
+    kernel_on_small_maps_too(monkeypatch)
     logits = torch.randn(20, 9, 13, generator=torch.Generator().manual_seed(1))
     values = resampled(logits, (36, 52), (50, 70), 4)
     got = AlignedArgmax((9, 13), (36, 52), (50, 70), 4, logits.device, fused=fused)(logits)
@@ -109,14 +116,34 @@ def test_border_pixels_of_a_cpu_map_go_through_the_compiled_kernel(monkeypatch):
     assert kernel is not None, 'torch.compile failed on this machine'
     monkeypatch.setattr(aligned_argmax, 'fused_kernel',
                         lambda: lambda *args: calls.append(args[1].numel()) or kernel(*args))
-    logits = torch.randn(20, 20, 25, generator=torch.Generator().manual_seed(1))
-    resample = AlignedArgmax((20, 25), (80, 100), (80, 100), 4, logits.device)
-    resample(logits)  # noise: nearly every cell is a border
-    assert calls and calls[0] >= aligned_argmax.MIN_FUSED_PIXELS
+    # noise: nearly every cell is a border, 160 × 200 = 32 k border pixels of 64 channels
+    logits = torch.randn(aligned_argmax.MIN_FUSED_CHANNELS, 40, 50,
+                         generator=torch.Generator().manual_seed(1))
+    resample = AlignedArgmax((40, 50), (160, 200), (160, 200), 4, logits.device)
+    resample(logits)
+    assert calls and calls[0] >= aligned_argmax.MIN_FUSED_PIXELS + 40 * 50 // 2
     assert aligned_argmax._FUSED['kernel'] is not None  # it compiled and ran: no fallback
     calls.clear()
-    AlignedArgmax((20, 25), (80, 100), (80, 100), 4, logits.device, fused=False)(logits)
+    AlignedArgmax((40, 50), (160, 200), (160, 200), 4, logits.device, fused=False)(logits)
     assert not calls
+
+
+@pytest.mark.parametrize('channels,pixels,basis_pixels,kernel', [
+    (153, 219_000, 200 * 267, True),   # random weights at COCO size: every cell a border
+    (153, 20_000, 200 * 267, False),   # too few pixels for the copy of a COCO-sized basis
+    (153, 20_000, 48 * 64, True),
+    (40, 200_000, 200 * 267, False),   # too few channels at any size
+    (12, 6_000, 48 * 64, False),       # a trained tiny model
+])
+def test_the_kernel_is_used_only_where_it_was_measured_faster(channels, pixels, basis_pixels,
+                                                              kernel):
+    assert aligned_argmax.use_fused_kernel(channels, pixels, basis_pixels) is kernel
+
+
+def test_few_channels_go_to_grid_sample(monkeypatch):
+    monkeypatch.setattr(aligned_argmax, 'fused_kernel', lambda: pytest.fail('kernel used'))
+    logits = torch.randn(12, 40, 50, generator=torch.Generator().manual_seed(1))
+    AlignedArgmax((40, 50), (160, 200), (160, 200), 4, logits.device)(logits)
 
 
 @pytest.mark.parametrize('channels,basis,img,out', [
@@ -146,7 +173,7 @@ def test_parts_count_and_paint_what_the_full_map_holds(channels, basis, img, out
 @pytest.mark.parametrize('fused', [True, False])
 def test_replace_gives_the_pixels_of_dropped_channels_to_the_best_remaining_one(
         fused, monkeypatch):
-    monkeypatch.setattr(aligned_argmax, 'MIN_FUSED_PIXELS', 16)  # the kernel on small maps too
+    kernel_on_small_maps_too(monkeypatch)
     # channel 3 (dropped) wins a block of whole cells and the borders around it; channel 4
     # (dropped) wins a few scattered basis pixels
     logits = smooth_logits(5, 12, 16, seed=2)
@@ -188,7 +215,7 @@ def test_a_kernel_that_fails_falls_back_to_grid_sample_with_a_warning(monkeypatc
     def broken(*args):
         raise RuntimeError('no C++ compiler')
     monkeypatch.setitem(aligned_argmax._FUSED, 'kernel', broken)
-    monkeypatch.setattr(aligned_argmax, 'MIN_FUSED_PIXELS', 16)
+    kernel_on_small_maps_too(monkeypatch)
     logits = smooth_logits(12, 10, 14, seed=3)
     resample = AlignedArgmax((10, 14), (40, 56), (30, 42), 4, logits.device)
     pixels = torch.ones(30, 42, dtype=torch.bool)

@@ -129,8 +129,9 @@ def test_no_detection_gives_a_stuff_only_map():
 def test_mask_areas_count_the_pixels_of_any_mask_size(shape):
     masks = torch.rand(shape, generator=torch.Generator().manual_seed(0)) > 0.3
     assert mask_areas(masks).tolist() == masks.flatten(1).sum(1).tolist()
-    # 64-byte groups are summed in uint8: a full group (64) must not wrap
+    # 64 rows of bytes are summed in uint8: a full column (64) must not wrap
     assert mask_areas(torch.ones(2, 16, 16, dtype=torch.bool)).tolist() == [256, 256]
+    assert mask_areas(torch.ones(1, 480, 641, dtype=torch.bool)).tolist() == [480 * 641]
 
 
 @pytest.mark.parametrize('num_dets', [0, 3])

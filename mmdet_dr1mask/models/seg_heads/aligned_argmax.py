@@ -33,7 +33,7 @@ pixels: 32 against 61 ms for the whole arg-max, docs/benchmarks.md §1.2). Other
 compiler), and below the sizes of ``use_fused_kernel``, where ``grid_sample`` was measured
 as fast or faster (the kernel pays about 65 ns per pixel plus 1.5 ns per channel value,
 ``grid_sample`` about 2.7 ns per value, and the kernel's call and channels-last copy cost
-0.15 ms plus about 1 ns per basis value).
+0.15 ms plus 0.5-1 ns per basis value).
 """
 import functools
 import warnings

@@ -55,6 +55,7 @@ MAX_RESAMPLED_VALUES = 1 << 21
 MIN_FUSED_PIXELS = 16384
 MIN_FUSED_CHANNELS = 64
 
+
 class ArgmaxParts(NamedTuple):
     """An arg-max map in parts, as ``AlignedArgmax.parts`` gives it.
 

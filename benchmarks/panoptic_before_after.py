@@ -1,18 +1,21 @@
-"""Statistics of docs/benchmarks.md §1.3 ("the map in parts") from the JSON files beside
-this script: per run the medians; per model the per-image ratios (DR1Mask panoptic / the
-same model without the panoptic layer, same image) pooled over the runs, with a
-Mann-Whitney test before against after.
+"""Statistics of a before/after comparison of the panoptic layer's cost (docs/benchmarks.md
+§1.3) from the JSON files of ``tools/analysis_tools/benchmark.py`` in one results folder:
+per run the medians; per model the per-image ratios (DR1Mask panoptic / the same model
+without the panoptic layer, same image) pooled over the runs, with a Mann-Whitney test
+before against after. Files are named ``PREFIX_{before,after}_runN.json`` with PREFIX
+``tiny_position-prior_seed2``, ``tiny_paper_seed2`` or ``r50``.
 
-Run: python analysis.py
+    python benchmarks/panoptic_before_after.py docs/benchmark_results/FOLDER
 """
 import glob
 import json
 import os.path as osp
+import sys
 
 import numpy as np
 from scipy import stats
 
-HERE = osp.dirname(osp.abspath(__file__))
+PREFIXES = ('tiny_position-prior_seed2', 'tiny_paper_seed2', 'r50')
 
 
 def load(path: str) -> list:
@@ -20,9 +23,9 @@ def load(path: str) -> list:
         return json.load(f)['results']
 
 
-def pooled(prefix: str, code: str) -> list:
+def pooled(folder: str, prefix: str, code: str) -> list:
     values = []
-    for path in sorted(glob.glob(osp.join(HERE, f'{prefix}_{code}_run*.json'))):
+    for path in sorted(glob.glob(osp.join(folder, f'{prefix}_{code}_run*.json'))):
         results = load(path)
         medians = [r['median_ms'] for r in results]
         line = f'  {osp.basename(path)}: ' + ' / '.join(f'{m:.1f}' for m in medians) + \
@@ -37,13 +40,13 @@ def pooled(prefix: str, code: str) -> list:
     return values
 
 
-def main() -> None:
-    for prefix in ('tiny_position-prior_seed2', 'tiny_paper_seed2', 'r50'):
+def main(folder: str) -> None:
+    for prefix in PREFIXES:
         print(f'### {prefix} (DR1Mask panoptic / without the layer [/ BlendMask panoptic])')
-        before, after = pooled(prefix, 'before'), pooled(prefix, 'after')
+        before, after = pooled(folder, prefix, 'before'), pooled(folder, prefix, 'after')
         p = stats.mannwhitneyu(before, after).pvalue
         print(f'  Mann-Whitney, before against after: p = {p:.2g}')
 
 
 if __name__ == '__main__':
-    main()
+    main(sys.argv[1])

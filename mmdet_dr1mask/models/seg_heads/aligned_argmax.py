@@ -23,41 +23,33 @@ pixels from the cells (weighted by their pixels) and the listed pixels, ``replac
 redoes the pixels of some channels over others, and ``paint`` writes a value per channel
 to the output map once (DR1PanopticHead.predict paints the panoptic encoding directly).
 
-On CPU, when there are many channels and many border pixels, these are resampled by one
-compiled kernel (``torch.compile``) that gathers each pixel's four corners from a
-channels-last copy of the logits, weights them and keeps the running maximum, without the
-(C, P) resampled values in memory: ``grid_sample`` reads the C channels of a corner from C
-planes, the kernel from one contiguous row (a COCO-sized map, 130 channels, 219 k border
-pixels: 32 against 61 ms for the whole arg-max, docs/benchmarks.md §1.2). Otherwise
-``grid_sample`` does it, in chunks: on GPU, where the kernel cannot be compiled (no C++
-compiler), and below the sizes of ``use_fused_kernel``, where ``grid_sample`` was measured
-as fast or faster (the kernel pays about 65 ns per pixel plus 1.5 ns per channel value,
-``grid_sample`` about 2.7 ns per value, and the kernel's call and channels-last copy cost
-0.15 ms plus 0.5-1 ns per basis value).
+On CPU the map is made, edited and painted by C++ kernels (``panoptic_kernels.py``) in one
+pass over the output each (``ArgmaxMap``): the arg-max at the basis, then per output row
+each cell's span, filled with the cell's channel or, in a border cell, resampled over the
+channels that can win there, with the per-channel pixel counts on the way. For a trained
+tiny model's 192×256 maps of a few channels the tensor form (``ArgmaxParts``) took about
+0.5 ms of tens of small operations and the kernels about 0.25 ms; for COCO-sized maps the
+kernels were faster on a smooth random basis and slower where every cell is a border
+(docs/benchmarks.md §1.3). The tensor form runs on GPU and where the kernels cannot be
+built; it resamples the border pixels with ``grid_sample``, in chunks.
 """
 import functools
-import warnings
-from typing import Callable, NamedTuple, Optional, Sequence, Tuple
+from types import ModuleType
+from typing import NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .panoptic_kernels import cpu_kernels
+
 # resample in chunks of at most this many values (8 MB): glibc returns larger blocks to the
 # system when they are freed, so each bigger chunk paid its page faults again (a COCO image
 # with 153 channels: 170-190 ms with 64 MB chunks, 100-130 ms with 4-16 MB ones)
 MAX_RESAMPLED_VALUES = 1 << 21
-# the compiled kernel resamples at least this many border pixels (plus half the basis pixels,
-# for its channels-last copy) of at least this many channels; grid_sample the rest. Measured
-# on CPU, 2 threads (docs/benchmarks.md §1.3): below 64 channels grid_sample was faster at
-# every size tried (to 200 k pixels), above it from about 6 k pixels of a 48×64 basis and
-# 40 k of a COCO-sized 200×267 one; sizes 0 and 1 would each compile the kernel again
-MIN_FUSED_PIXELS = 16384
-MIN_FUSED_CHANNELS = 64
-
 
 class ArgmaxParts(NamedTuple):
-    """An arg-max map in parts, as ``AlignedArgmax.parts`` gives it.
+    """An arg-max map in parts, as ``AlignedArgmax.parts`` gives it in tensor form.
 
     Attributes:
         cells: (h_c, w_c) long, the channel of each cell whose four corners agree (it
@@ -71,6 +63,17 @@ class ArgmaxParts(NamedTuple):
     winners: Tensor
 
 
+class ArgmaxMap(NamedTuple):
+    """An arg-max map as the CPU kernels give it (``AlignedArgmax.parts``).
+
+    Attributes:
+        channels: (H_o, W_o) long, the channel of every output pixel.
+        counts: (C,) long, the pixels of each channel.
+    """
+    channels: Tensor
+    counts: Tensor
+
+
 class AlignedArgmax:
     """Arg-max over channels of (C, h, w) logits resampled aligned to (H_o, W_o).
 
@@ -80,16 +83,16 @@ class AlignedArgmax:
         out_shape: (H_o, W_o) size of the output map.
         stride: basis stride in input pixels.
         device: where the logits are.
-        fused: resample border pixels on CPU with the compiled kernel (see the module
-            doc); False always uses ``grid_sample``.
+        native: on CPU, use the C++ kernels where they can be built (see the module doc);
+            False always uses the tensor form.
     """
 
     def __init__(self, basis_size: Sequence[int], img_shape: Sequence[int],
                  out_shape: Sequence[int], stride: int, device: torch.device,
-                 fused: bool = True) -> None:
+                 native: bool = True) -> None:
         self.basis_size = (int(basis_size[0]), int(basis_size[1]))
         self.out_shape = (int(out_shape[0]), int(out_shape[1]))
-        self.fused = fused and torch.device(device).type == 'cpu'
+        self.native = native and torch.device(device).type == 'cpu'
 
         def axis(size_out: int, size_in: int, size_basis: int) -> Tuple[Tensor, ...]:
             pos = torch.arange(size_out, device=device, dtype=torch.float32) + 0.5
@@ -102,28 +105,40 @@ class AlignedArgmax:
             # corner and the weight of that corner
             return (coord * (2 / max(size_basis - 1, 1)) - 1, cell, upper, inside - cell)
 
-        self.gy, self.cell_y, upper_y, self.weight_y = axis(
+        self.gy, self.cell_y, self.upper_y, self.weight_y = axis(
             self.out_shape[0], img_shape[0], self.basis_size[0])
         self.gx, self.cell_x, self.upper_x, self.weight_x = axis(
             self.out_shape[1], img_shape[1], self.basis_size[1])
-        # flat offsets of the corner rows in an (h * w, C) channels-last copy
-        self.row_lo, self.row_hi = self.cell_y * self.basis_size[1], upper_y * self.basis_size[1]
-        # (H_o, W_o) flat index of each output pixel's cell in the (h_c, w_c) cell map: one
-        # `take` expands a cell map (twice as fast as index_select along both axes)
+        # the kernels' geometry: lower and upper corner and the upper one's weight per axis
+        self.tables = (self.cell_y, self.upper_y, self.weight_y, self.cell_x, self.upper_x,
+                       self.weight_x)
+    @property
+    def kernels(self) -> Optional[ModuleType]:
+        """The CPU kernels (``panoptic_kernels.cpu_kernels``), or None for the tensor form."""
+        return cpu_kernels() if self.native else None
+
+    @functools.cached_property
+    def cell_index(self) -> Tensor:
+        """(H_o, W_o) flat index of each output pixel's cell in the (h_c, w_c) cell map (the
+        tensor form's): one ``take`` expands a cell map (twice as fast as index_select along
+        both axes)."""
+        return self.cell_y[:, None] * max(self.basis_size[1] - 1, 1) + self.cell_x
+
+    @functools.cached_property
+    def cell_pixels(self) -> Tensor:
+        """(h_c * w_c,) output pixels in each cell, to count a channel's pixels per cell."""
         cells_y, cells_x = max(self.basis_size[0] - 1, 1), max(self.basis_size[1] - 1, 1)
-        self.cell_index = self.cell_y[:, None] * cells_x + self.cell_x
-        # (h_c * w_c,) output pixels in each cell, to count a channel's pixels per cell
-        self.cell_pixels = (torch.bincount(self.cell_y, minlength=cells_y)[:, None] *
-                            torch.bincount(self.cell_x, minlength=cells_x)).flatten()
+        return (torch.bincount(self.cell_y, minlength=cells_y)[:, None] *
+                torch.bincount(self.cell_x, minlength=cells_x)).flatten()
 
     @staticmethod
     def of_geometry(basis_size: Sequence[int], img_shape: Sequence[int],
                     out_shape: Sequence[int], stride: int,
                     device: torch.device) -> 'AlignedArgmax':
-        """The instance for this geometry, built once and shared (``fused=True``): images
+        """The instance for this geometry, built once and shared (``native=True``): images
         of one size, as in a batch or a video, reuse its tables (0.1 ms to build for a
-        192×256 image on CPU). Only the last two geometries are kept: each holds an
-        (H_o, W_o) int64 cell index, 96 MB for a 12-megapixel photo."""
+        192×256 image on CPU). Only the last two geometries are kept: the tensor form's
+        hold an (H_o, W_o) int64 cell index, 96 MB for a 12-megapixel photo."""
         return _of_geometry(tuple(int(v) for v in basis_size[:2]),
                             tuple(int(v) for v in img_shape[:2]),
                             tuple(int(v) for v in out_shape[:2]), int(stride),
@@ -137,12 +152,16 @@ class AlignedArgmax:
         """
         return self.paint(self.parts(logits), torch.arange(logits.size(0), device=logits.device))
 
-    def parts(self, logits: Tensor) -> ArgmaxParts:
-        """The arg-max map as cells whose corners agree and the pixels of the other cells.
+    def parts(self, logits: Tensor) -> Union[ArgmaxParts, ArgmaxMap]:
+        """The arg-max map: made by the CPU kernels (``ArgmaxMap``), or as cells whose
+        corners agree and the pixels of the other cells (``ArgmaxParts``).
 
         Args:
             logits: (C, h, w).
         """
+        kernels = self.kernels
+        if kernels is not None:
+            return ArgmaxMap(*kernels.argmax_map(logits.float().contiguous(), *self.tables))
         best = logits.max(0).indices  # (h, w) arg-max at the basis pixels
         top, bottom = (best[:-1], best[1:]) if self.basis_size[0] > 1 else (best, best)
         if self.basis_size[1] > 1:
@@ -156,36 +175,48 @@ class AlignedArgmax:
         return ArgmaxParts(corners[0].masked_fill(disagree, -1), rows, cols,
                            self.argmax_at_pixels(logits, rows, cols))
 
-    def counts(self, parts: ArgmaxParts, num_channels: int) -> Tensor:
+    def counts(self, parts: Union[ArgmaxParts, ArgmaxMap], num_channels: int) -> Tensor:
         """(num_channels,) int64: the output pixels of each channel in the map of ``parts``.
 
-        Per cell (its pixels at once) and per resampled pixel: no pass over the map.
-        Scatter-adds, as ``bincount`` with weights has no deterministic CUDA kernel.
+        ``ArgmaxParts`` are counted per cell (its pixels at once) and per resampled pixel, no
+        pass over the map; scatter-adds, as ``bincount`` with weights has no deterministic
+        CUDA kernel.
         """
+        if isinstance(parts, ArgmaxMap):
+            return parts.counts
         counts = torch.zeros(num_channels + 1, dtype=torch.long, device=parts.cells.device)
         counts.scatter_add_(0, parts.cells.flatten() + 1, self.cell_pixels)  # 0: cells of -1
         return counts[1:].scatter_add_(0, parts.winners, torch.ones_like(parts.winners))
 
-    def paint(self, parts: ArgmaxParts, values: Tensor) -> Tensor:
+    def paint(self, parts: Union[ArgmaxParts, ArgmaxMap], values: Tensor) -> Tensor:
         """(H_o, W_o): ``values[channel]`` at every output pixel of the map of ``parts``.
 
         Args:
-            parts: an arg-max map in parts.
-            values: (C,) a value per channel (``arange(C)`` gives the channel map).
+            parts: an arg-max map from ``parts``.
+            values: (C,) int32 or int64, a value per channel (``arange(C)`` gives the
+                channel map).
         """
+        if isinstance(parts, ArgmaxMap):
+            return self.kernels.paint(parts.channels, values)
         out = values[parts.cells.clamp(min=0)].take(self.cell_index)
         out[parts.rows, parts.cols] = values[parts.winners]
         return out
 
-    def replace(self, parts: ArgmaxParts, dropped: Tensor, logits: Tensor) -> ArgmaxParts:
+    def replace(self, parts: Union[ArgmaxParts, ArgmaxMap], dropped: Tensor,
+                logits: Tensor) -> Union[ArgmaxParts, ArgmaxMap]:
         """``parts`` with every pixel of a ``dropped`` channel given the arg-max over
-        ``logits`` instead (e.g. a dropped thing's pixels go to the best stuff class).
+        ``logits`` instead (e.g. a dropped thing's pixels go to the best stuff class). An
+        ``ArgmaxMap``'s channels are changed in place.
 
         Args:
-            parts: an arg-max map in parts over C channels.
+            parts: an arg-max map from ``parts``, over C channels.
             dropped: (C,) bool.
             logits: (C', h, w), channels ``[0, C')`` of the map, none of them dropped.
         """
+        if isinstance(parts, ArgmaxMap):
+            return ArgmaxMap(parts.channels, self.kernels.replace_channels(
+                parts.channels, dropped.contiguous(), logits.float().contiguous(),
+                *self.tables))
         # the pixels of cells won by a dropped channel join the listed pixels; those and the
         # listed pixels won by a dropped channel are resampled over `logits` in one call
         won = (parts.cells >= 0) & dropped[parts.cells.clamp(min=0)]
@@ -208,22 +239,13 @@ class AlignedArgmax:
         return self.argmax_at_pixels(logits, *pixels.nonzero(as_tuple=True))
 
     def argmax_at_pixels(self, logits: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
-        """(P,) arg-max over the channels at the output pixels ``(rows[p], cols[p])``.
+        """(P,) arg-max over the channels at the output pixels ``(rows[p], cols[p])``, by
+        ``grid_sample`` in chunks.
 
         Args:
             logits: (C, h, w).
             rows, cols: (P,) long output row and column of each pixel.
         """
-        kernel = fused_kernel() if self.fused and logits.dtype == torch.float32 and \
-            use_fused_kernel(logits.size(0), rows.numel(), logits[0].numel()) else None
-        if kernel is not None:
-            # channels last: a corner's C values in one row (a copy; a view keeps planes)
-            values = logits.permute(1, 2, 0).contiguous().view(-1, logits.size(0))
-            try:
-                return kernel(values, rows, cols, self.row_lo, self.row_hi, self.weight_y,
-                              self.cell_x, self.upper_x, self.weight_x)
-            except Exception as error:  # e.g. no C++ compiler: resample as below from now on
-                _disable_fused(error)
         out = torch.empty(rows.numel(), dtype=torch.long, device=logits.device)
         step = max(1, MAX_RESAMPLED_VALUES // max(logits.size(0), 1))
         for start in range(0, rows.numel(), step):
@@ -245,55 +267,3 @@ def _of_geometry(basis_size: Tuple[int, int], img_shape: Tuple[int, int],
                  device: torch.device) -> AlignedArgmax:
     return AlignedArgmax(basis_size, img_shape, out_shape, stride, device)
 
-
-def interpolated_argmax(values: Tensor, rows: Tensor, cols: Tensor, row_lo: Tensor,
-                        row_hi: Tensor, weight_y: Tensor, col_lo: Tensor, col_hi: Tensor,
-                        weight_x: Tensor) -> Tensor:
-    """(P,) arg-max over channels of the bilinear values at P output pixels.
-
-    Written for ``torch.compile``, which turns it into one loop over the pixels (no
-    (P, C) intermediate); eager it gives the same result.
-
-    Args:
-        values: (h * w, C) logits, channels last.
-        rows, cols: (P,) output row and column of each pixel.
-        row_lo, row_hi: (H_o,) flat offset (``basis row * w``) of the lower and upper
-            corner row of each output row; weight_y: (H_o,) the upper row's weight.
-        col_lo, col_hi: (W_o,) lower and upper corner column of each output column;
-            weight_x: (W_o,) the upper column's weight.
-    """
-    lo, hi = row_lo[rows], row_hi[rows]
-    left, right = col_lo[cols], col_hi[cols]
-    wy, wx = weight_y[rows][:, None], weight_x[cols][:, None]
-    mixed = (values[lo + left] * ((1 - wy) * (1 - wx)) + values[lo + right] * ((1 - wy) * wx)
-             + values[hi + left] * (wy * (1 - wx)) + values[hi + right] * (wy * wx))
-    return mixed.max(1).indices
-
-
-def use_fused_kernel(num_channels: int, num_pixels: int, basis_pixels: int) -> bool:
-    """Whether the compiled kernel, rather than ``grid_sample``, resamples ``num_pixels``
-    border pixels of ``num_channels`` channels on a basis of ``basis_pixels`` (h * w): only
-    where it was measured faster (see ``MIN_FUSED_PIXELS``)."""
-    return num_channels >= MIN_FUSED_CHANNELS and \
-        num_pixels >= MIN_FUSED_PIXELS + basis_pixels // 2
-
-
-_FUSED: dict = {}
-
-
-def fused_kernel() -> Optional[Callable[..., Tensor]]:
-    """The compiled ``interpolated_argmax`` (compiled at its first call, cached on disk by
-    ``torch.compile``), or None once compiling has failed in this process or where
-    TorchDynamo is switched off (``TORCHDYNAMO_DISABLE=1``: the uncompiled function would
-    hold the (P, C) values several times)."""
-    if getattr(torch._dynamo.config, 'disable', False):
-        return None
-    if 'kernel' not in _FUSED:
-        _FUSED['kernel'] = torch.compile(interpolated_argmax, dynamic=True)
-    return _FUSED['kernel']
-
-
-def _disable_fused(error: Exception) -> None:
-    _FUSED['kernel'] = None
-    warnings.warn(f'AlignedArgmax: the compiled resampling kernel failed ({error!r}); '
-                  'using grid_sample instead', stacklevel=3)

@@ -22,6 +22,7 @@ from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import (
     mean_embeddings,
     panoptic_values,
 )
+from mmdet_dr1mask.models.seg_heads.panoptic_kernels import cpu_kernels
 
 T, S = 2, 3  # thing classes 0, 1; stuff classes 2, 3, 4; void 255
 
@@ -184,7 +185,7 @@ def test_predict_equals_its_definition_on_every_pixel(scores):
                                   torch.ones(len(cand), dtype=torch.bool), 0.5)]
     logits = head(bases[0], embeddings[cand])
     everywhere = torch.ones(37, 49, dtype=torch.bool)
-    resample = AlignedArgmax((13, 17), (52, 68), (37, 49), 4, 'cpu', fused=False)
+    resample = AlignedArgmax((13, 17), (52, 68), (37, 49), 4, 'cpu', native=False)
     channels = resample.argmax_at(logits, everywhere).view(37, 49)
     dropped = covered_things(channels, mask_areas(masks[cand]), S, 0.5)
     assert dropped.any() and not dropped.all()  # both paths of predict are taken
@@ -243,11 +244,18 @@ def test_duplicate_things_lie_on_the_masks_of_higher_scored_kept_things():
                             torch.zeros(0, dtype=torch.bool), 0.5).shape == (0, )
 
 
-def test_eager_and_scripted_duplicate_filters_agree_on_random_masks():
-    """Eager mode runs the loop with Python scalars, the exported graph the scripted one."""
+@pytest.mark.parametrize('kernels', ['1', '0'])
+def test_eager_and_scripted_duplicate_filters_agree_on_random_masks(kernels, monkeypatch):
+    """Eager mode runs the C++ loop on CPU, else the loop with Python scalars (GPU, or where
+    the kernels cannot be built); the exported graph runs the scripted one."""
+    monkeypatch.setenv('DR1MASK_CPU_KERNELS', kernels)
+    if kernels == '1' and cpu_kernels() is None:
+        pytest.skip('the CPU panoptic kernels cannot be built here (no C++ compiler?)')
     scripted = torch.jit.script(duplicate_things)
     g = torch.Generator().manual_seed(0)
-    for k, h, w in [(0, 5, 5), (1, 3, 4), (9, 9, 13), (30, 16, 16)]:
+    # (13, 17) and (60, 91): masks whose sizes are no multiple of the 8 or 32 bytes the C++
+    # loop counts at once
+    for k, h, w in [(0, 5, 5), (1, 3, 4), (9, 9, 13), (30, 16, 16), (12, 13, 17), (6, 60, 91)]:
         masks = torch.zeros(k, h, w, dtype=torch.bool)
         for i in range(k):  # random boxes: many overlap by more than half, many do not
             y, x = torch.randint(0, h, (2, ), generator=g).tolist()

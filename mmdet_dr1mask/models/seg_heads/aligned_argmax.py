@@ -159,6 +159,7 @@ class AlignedArgmax:
         Args:
             logits: (C, h, w).
         """
+        self._check_size(logits)
         kernels = self.kernels
         if kernels is not None:
             return ArgmaxMap(*kernels.argmax_map(logits.float().contiguous(), *self.tables))
@@ -213,6 +214,7 @@ class AlignedArgmax:
             dropped: (C,) bool.
             logits: (C', h, w), channels ``[0, C')`` of the map, none of them dropped.
         """
+        self._check_size(logits)
         if isinstance(parts, ArgmaxMap):
             return ArgmaxMap(parts.channels, self.kernels.replace_channels(
                 parts.channels, dropped.contiguous(), logits.float().contiguous(),
@@ -228,6 +230,13 @@ class AlignedArgmax:
                            torch.cat([parts.cols, cols]),
                            torch.cat([parts.winners.index_put((at, ), winners[:at.numel()]),
                                       winners[at.numel():]]))
+
+    def _check_size(self, logits: Tensor) -> None:
+        """The kernels index the logits by this geometry's tables: a map of another size
+        is refused here rather than read out of bounds."""
+        if logits.dim() != 3 or tuple(logits.shape[1:]) != self.basis_size:
+            raise ValueError(f'AlignedArgmax: logits of shape {tuple(logits.shape)}, expected '
+                             f'(C, {self.basis_size[0]}, {self.basis_size[1]})')
 
     def argmax_at(self, logits: Tensor, pixels: Tensor) -> Tensor:
         """(P,) arg-max over the channels at the P output pixels where ``pixels`` is True.

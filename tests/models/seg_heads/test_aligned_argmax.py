@@ -199,3 +199,13 @@ def test_the_kernels_can_be_switched_off(monkeypatch):
     monkeypatch.setenv('DR1MASK_CPU_KERNELS', '0')
     assert cpu_kernels() is None and resample.kernels is None
     assert isinstance(resample.parts(smooth_logits(5, 10, 14, seed=1)), ArgmaxParts)
+
+
+@pytest.mark.parametrize('native', [True, False])
+def test_logits_of_another_size_than_the_geometry_are_refused(native):
+    resample = argmax((10, 14), (40, 56), (30, 42), native)
+    with pytest.raises(ValueError, match='expected \\(C, 10, 14\\)'):
+        resample.parts(torch.randn(3, 10, 15))
+    parts = resample.parts(torch.randn(3, 10, 14))
+    with pytest.raises(ValueError, match='expected'):
+        resample.replace(parts, torch.tensor([False, False, True]), torch.randn(2, 9, 14))

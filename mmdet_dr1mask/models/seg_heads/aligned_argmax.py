@@ -29,7 +29,7 @@ each cell's span, filled with the cell's channel or, in a border cell, resampled
 channels that can win there, with the per-channel pixel counts on the way. For a trained
 tiny model's 192×256 maps of a few channels the tensor form (``ArgmaxParts``) took about
 0.5 ms of tens of small operations and the kernels about 0.25 ms; for COCO-sized maps the
-kernels were faster on a smooth random basis and slower where every cell is a border
+kernels were faster on a smooth random basis and level where every cell is a border
 (docs/benchmarks.md §1.3). The tensor form runs on GPU and where the kernels cannot be
 built; it resamples the border pixels with ``grid_sample``, in chunks.
 """

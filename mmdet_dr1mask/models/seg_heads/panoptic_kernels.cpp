@@ -66,17 +66,17 @@ struct Contenders {
 
 // Appends the channels that may win somewhere in the cell with corners i00, i01, i10, i11
 // (flat indices into each (h, w) plane of the logits ``v``), in increasing order: at every
-// point of the cell the winner's value is at least L, the largest over channels of a
-// channel's smallest corner (bilinear values are convex combinations of the corners), so a
+// point of the cell the winner's value is at least L, the largest smallest corner of the
+// four corner ``winners`` (bilinear values are convex combinations of the corners), so a
 // channel whose largest corner lies below L cannot win there. The margin keeps a channel
 // within float rounding of L.
 void add_contenders(const float* v, int64_t C, int64_t plane, int64_t i00, int64_t i01,
-                    int64_t i10, int64_t i11, Contenders& list) {
+                    int64_t i10, int64_t i11, const int32_t* winners, Contenders& list) {
   float floor = 0;
-  for (int64_t c = 0; c < C; ++c) {
-    const float* p = v + c * plane;
+  for (int k = 0; k < 4; ++k) {
+    const float* p = v + winners[k] * plane;
     const float low = std::min(std::min(p[i00], p[i01]), std::min(p[i10], p[i11]));
-    if (c == 0 || low > floor) floor = low;
+    if (k == 0 || low > floor) floor = low;
   }
   const size_t first = list.ids.size();
   for (int64_t c = 0; c < C; ++c) {
@@ -175,9 +175,12 @@ std::vector<at::Tensor> argmax_map(const at::Tensor& logits, const at::Tensor& r
                            a == best[bottom_row + right];
           agree[i] = one ? a : -1;
           start[i] = static_cast<int64_t>(list.ids.size());
-          if (!one)
+          if (!one) {
+            const int32_t winners[4] = {a, best[top_row + right], best[bottom_row + i],
+                                        best[bottom_row + right]};
             add_contenders(v, C, plane, top_row + i, top_row + right, bottom_row + i,
-                           bottom_row + right, list);
+                           bottom_row + right, winners, list);
+          }
         }
         start[cells] = static_cast<int64_t>(list.ids.size());
       }

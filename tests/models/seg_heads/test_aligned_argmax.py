@@ -209,3 +209,10 @@ def test_logits_of_another_size_than_the_geometry_are_refused(native):
     parts = resample.parts(torch.randn(3, 10, 14))
     with pytest.raises(ValueError, match='expected'):
         resample.replace(parts, torch.tensor([False, False, True]), torch.randn(2, 9, 14))
+
+
+def test_the_geometry_predict_shares_uses_the_kernels_on_cpu():
+    if cpu_kernels() is None:
+        pytest.skip('the CPU panoptic kernels cannot be built here (no C++ compiler?)')
+    resample = AlignedArgmax.of_geometry((10, 14), (40, 56), (30, 42), 4, 'cpu')
+    assert isinstance(resample.parts(smooth_logits(5, 10, 14, seed=1)), ArgmaxMap)

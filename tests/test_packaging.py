@@ -62,3 +62,20 @@ def test_installed_wheel_is_imported_from_its_target(installed_wheel, tmp_path):
     out = run_checked([sys.executable, '-c', 'import mmdet_dr1mask; print(mmdet_dr1mask.__file__)'],
                       env=installed_wheel['env'], cwd=str(tmp_path))
     assert out.strip().startswith(installed_wheel['target'])
+
+
+def test_wheel_ships_the_cpu_panoptic_kernels_and_builds_them(installed_wheel, tmp_path):
+    """The C++ source is package data and ninja a requirement: load_inline builds the
+    kernels from the installed package (from PyTorch's extension cache when built before)."""
+    with zipfile.ZipFile(installed_wheel['wheel']) as wheel:
+        names = set(wheel.namelist())
+        metadata = next(n for n in names if n.endswith('.dist-info/METADATA'))
+        requires = email.message_from_bytes(wheel.read(metadata)).get_all('Requires-Dist')
+    assert 'mmdet_dr1mask/models/seg_heads/panoptic_kernels.cpp' in names
+    assert 'ninja' in [req.split(';')[0].strip() for req in requires], requires
+    out = run_checked([sys.executable, '-c',
+                       'from mmdet_dr1mask.models.seg_heads import panoptic_kernels as k; '
+                       'print(k.SOURCE, k.cpu_kernels() is not None)'],
+                      env=installed_wheel['env'], cwd=str(tmp_path))
+    source, built = out.split()[-2:]
+    assert source.startswith(installed_wheel['target']) and built == 'True', out

@@ -42,6 +42,8 @@ def pooled(folder: str, prefix: str, code: str) -> list:
 
 def main(folder: str) -> None:
     for prefix in PREFIXES:
+        if not glob.glob(osp.join(folder, f'{prefix}_*_run*.json')):
+            continue  # e.g. a folder of tiny runs only
         print(f'### {prefix} (DR1Mask panoptic / without the layer [/ BlendMask panoptic])')
         before, after = pooled(folder, prefix, 'before'), pooled(folder, prefix, 'after')
         p = stats.mannwhitneyu(before, after).pvalue

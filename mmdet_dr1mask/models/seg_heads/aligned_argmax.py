@@ -24,9 +24,11 @@ redoes the pixels of some channels over others, and ``paint`` writes a value per
 to the output map once (DR1PanopticHead.predict paints the panoptic encoding directly).
 
 On CPU the map is made, edited and painted by C++ kernels (``panoptic_kernels.py``) in one
-pass over the output each (``ArgmaxMap``): the arg-max at the basis, then per output row
-each cell's span, filled with the cell's channel or, in a border cell, resampled over the
-channels that can win there, with the per-channel pixel counts on the way. For a trained
+pass over the output each (``ArgmaxMap``; DR1PanopticHead.predict edits and paints it with
+the panoptic values in one call, ``panoptic_map``): the arg-max at the basis, then per
+output row each cell's span, filled with the cell's channel or, in a border cell,
+resampled over the channels that can win there, with the per-channel pixel counts on the
+way. For a trained
 tiny model's 192×256 maps of a few channels the tensor form (``ArgmaxParts``) took about
 0.5 ms of tens of small operations and the kernels about 0.25 ms; for COCO-sized maps the
 kernels were faster on a smooth random basis and level where every cell is a border

@@ -52,7 +52,7 @@ from mmengine.structures import PixelData
 from torch import Tensor, nn
 
 from ..layers import sample_at_stride
-from .aligned_argmax import AlignedArgmax
+from .aligned_argmax import AlignedArgmax, ArgmaxMap
 from .panoptic_kernels import cpu_kernels
 
 
@@ -250,11 +250,20 @@ class DR1PanopticHead(BaseModule):
             # the map stays in parts (cells, border pixels) until it is painted with the
             # panoptic values: counting and encoding then cost per cell, not per pixel
             parts = resample.parts(logits)
+            stuff_logits = logits[:self.num_stuff_classes]
+            if isinstance(parts, ArgmaxMap):  # the CPU kernels: the lines below in one call
+                panoptic = resample.kernels.panoptic_map(
+                    parts.channels, parts.counts, areas, labels,
+                    stuff_logits.float().contiguous(), *resample.tables,
+                    self.num_things_classes, float(self.overlap_thr), self.stuff_area_limit,
+                    INSTANCE_OFFSET)
+                maps.append(PixelData(sem_seg=panoptic[None]))
+                continue
             counts = resample.counts(parts, logits.size(0))
             dropped = covered_channels(counts, areas, self.num_stuff_classes, self.overlap_thr)
             if bool(dropped.any()):
                 # a dropped thing's pixels go to the stuff class of largest logit there
-                parts = resample.replace(parts, dropped, logits[:self.num_stuff_classes])
+                parts = resample.replace(parts, dropped, stuff_logits)
                 counts = resample.counts(parts, logits.size(0))
             values = panoptic_values(counts, labels, self.num_things_classes,
                                      self.num_stuff_classes, self.stuff_area_limit)

@@ -210,26 +210,12 @@ std::vector<at::Tensor> argmax_map(const at::Tensor& logits, const at::Tensor& r
   return {map, counts};
 }
 
-// Gives every pixel of ``map`` whose channel is ``dropped`` the arg-max over the C'
-// channels of ``logits`` (channels [0, C') of the map) resampled there, in place, and
-// returns the (C,) int64 pixel counts of the new map.
-at::Tensor replace_channels(at::Tensor map, const at::Tensor& dropped, const at::Tensor& logits,
-                            const at::Tensor& row_lo, const at::Tensor& row_hi,
-                            const at::Tensor& row_weight, const at::Tensor& col_lo,
-                            const at::Tensor& col_hi, const at::Tensor& col_weight) {
-  TORCH_CHECK(logits.dim() == 3 && logits.dtype() == at::kFloat && logits.is_contiguous(),
-              "AlignedArgmax kernel: logits must be contiguous float32 (C, h, w)");
-  TORCH_CHECK(map.dtype() == at::kLong && map.is_contiguous() && dropped.dtype() == at::kBool &&
-              dropped.is_contiguous(), "AlignedArgmax kernel: bad map or dropped");
-  const Axis ay = axis(row_lo, row_hi, row_weight), ax = axis(col_lo, col_hi, col_weight);
-  const int64_t C = dropped.numel(), kept = logits.size(0), w = logits.size(2),
-                plane = logits.size(1) * w;
-  TORCH_CHECK(kept > 0 && kept <= C, "AlignedArgmax kernel: bad channels to replace with");
-  const float* v = logits.data_ptr<float>();
-  const bool* drop = dropped.data_ptr<bool>();
-  at::Tensor counts = at::zeros({C}, map.options());
-  int64_t* out = map.data_ptr<int64_t>();
-  int64_t* total = counts.data_ptr<int64_t>();
+namespace {
+// replace_channels (below) on raw arrays: the pixels of ``map`` whose channel is ``drop``
+// take the arg-max over channels [0, kept) of the logits ``v``; writes the new counts.
+void replace_in_place(int64_t* out, const bool* drop, int64_t C, const float* v, int64_t kept,
+                      int64_t plane, int64_t w, const Axis& ay, const Axis& ax, int64_t* total) {
+  std::fill(total, total + C, 0);
   std::mutex lock;
   at::parallel_for(0, ay.size, 16, [&](int64_t begin, int64_t end) {
     std::vector<int64_t> local(C, 0);
@@ -242,6 +228,35 @@ at::Tensor replace_channels(at::Tensor map, const at::Tensor& dropped, const at:
     }
     add_counts(lock, total, local);
   });
+}
+
+// to[i] = from[channels[i]] for the n pixels of a map.
+template <typename T>
+void paint_values(const int64_t* channels, const T* from, T* to, int64_t n) {
+  at::parallel_for(0, n, 16384, [channels, from, to](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) to[i] = from[channels[i]];
+  });
+}
+}  // namespace
+
+// Gives every pixel of ``map`` whose channel is ``dropped`` the arg-max over the C'
+// channels of ``logits`` (channels [0, C') of the map) resampled there, in place, and
+// returns the (C,) int64 pixel counts of the new map.
+at::Tensor replace_channels(at::Tensor map, const at::Tensor& dropped, const at::Tensor& logits,
+                            const at::Tensor& row_lo, const at::Tensor& row_hi,
+                            const at::Tensor& row_weight, const at::Tensor& col_lo,
+                            const at::Tensor& col_hi, const at::Tensor& col_weight) {
+  TORCH_CHECK(logits.dim() == 3 && logits.dtype() == at::kFloat && logits.is_contiguous(),
+              "AlignedArgmax kernel: logits must be contiguous float32 (C, h, w)");
+  TORCH_CHECK(map.dtype() == at::kLong && map.is_contiguous() && dropped.dtype() == at::kBool &&
+              dropped.is_contiguous(), "AlignedArgmax kernel: bad map or dropped");
+  const Axis ay = axis(row_lo, row_hi, row_weight), ax = axis(col_lo, col_hi, col_weight);
+  const int64_t C = dropped.numel(), kept = logits.size(0);
+  TORCH_CHECK(kept > 0 && kept <= C, "AlignedArgmax kernel: bad channels to replace with");
+  at::Tensor counts = at::empty({C}, map.options());
+  replace_in_place(map.data_ptr<int64_t>(), dropped.data_ptr<bool>(), C,
+                   logits.data_ptr<float>(), kept, logits.size(1) * logits.size(2),
+                   logits.size(2), ay, ax, counts.data_ptr<int64_t>());
   return counts;
 }
 
@@ -251,14 +266,63 @@ at::Tensor paint(const at::Tensor& map, const at::Tensor& values) {
               "AlignedArgmax kernel: bad map or values");
   const at::Tensor table = values.contiguous();
   at::Tensor out = at::empty(map.sizes(), values.options());
-  const int64_t* channels = map.data_ptr<int64_t>();
   AT_DISPATCH_INDEX_TYPES(values.scalar_type(), "paint", [&] {
-    const index_t* from = table.data_ptr<index_t>();
-    index_t* to = out.data_ptr<index_t>();
-    at::parallel_for(0, map.numel(), 16384, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) to[i] = from[channels[i]];
-    });
+    paint_values(map.data_ptr<int64_t>(), table.data_ptr<index_t>(), out.data_ptr<index_t>(),
+                 map.numel());
   });
+  return out;
+}
+
+// DR1PanopticHead.predict from the arg-max map on: (H_o, W_o) int32 panoptic map in
+// MMDetection's encoding. The channel map (S stuff then K thing channels, with its counts)
+// is changed in place. One call for what dr1_panoptic_head.py writes as
+// covered_channels (a thing showing less than overlap_thr of its mask area is dropped),
+// AlignedArgmax.replace (its pixels go to the best stuff channel), panoptic_values (stuff
+// s -> T + s, or void T + S under stuff_area_limit pixels; shown thing k -> label +
+// id * instance_offset with ids 1, 2, ... in channel order) and AlignedArgmax.paint.
+at::Tensor panoptic_map(at::Tensor map, const at::Tensor& counts, const at::Tensor& thing_areas,
+                        const at::Tensor& thing_labels, const at::Tensor& stuff_logits,
+                        const at::Tensor& row_lo, const at::Tensor& row_hi,
+                        const at::Tensor& row_weight, const at::Tensor& col_lo,
+                        const at::Tensor& col_hi, const at::Tensor& col_weight,
+                        int64_t num_things, double overlap_thr, int64_t stuff_area_limit,
+                        int64_t instance_offset) {
+  TORCH_CHECK(stuff_logits.dim() == 3 && stuff_logits.dtype() == at::kFloat &&
+              stuff_logits.is_contiguous(),
+              "panoptic_map kernel: stuff logits must be contiguous float32 (S, h, w)");
+  const int64_t S = stuff_logits.size(0), C = counts.numel(), K = C - S;
+  TORCH_CHECK(map.dtype() == at::kLong && map.is_contiguous() && counts.dtype() == at::kLong &&
+              S > 0 && K >= 0 && thing_areas.numel() == K && thing_labels.numel() == K,
+              "panoptic_map kernel: bad map, counts, areas or labels");
+  const Axis ay = axis(row_lo, row_hi, row_weight), ax = axis(col_lo, col_hi, col_weight);
+  const at::Tensor areas = thing_areas.to(at::kLong).contiguous();
+  const at::Tensor labels = thing_labels.to(at::kLong).contiguous();
+  std::vector<int64_t> count(counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + C);
+  // covered_channels: the float32 comparison of the tensor form
+  std::vector<uint8_t> dropped(C, 0);
+  bool any = false;
+  for (int64_t k = 0; k < K; ++k) {
+    const float least = static_cast<float>(overlap_thr) *
+                        static_cast<float>(areas.data_ptr<int64_t>()[k]);
+    dropped[S + k] = static_cast<float>(count[S + k]) < least;
+    any = any || dropped[S + k];
+  }
+  if (any)
+    replace_in_place(map.data_ptr<int64_t>(), reinterpret_cast<const bool*>(dropped.data()), C,
+                     stuff_logits.data_ptr<float>(), S,
+                     stuff_logits.size(1) * stuff_logits.size(2), stuff_logits.size(2), ay, ax,
+                     count.data());
+  // panoptic_values
+  const int64_t void_value = num_things + S;
+  std::vector<int32_t> values(C);
+  for (int64_t s = 0; s < S; ++s)
+    values[s] = static_cast<int32_t>(count[s] < stuff_area_limit ? void_value : num_things + s);
+  int64_t id = 0;
+  for (int64_t k = 0; k < K; ++k)
+    values[S + k] = static_cast<int32_t>(
+        count[S + k] > 0 ? labels.data_ptr<int64_t>()[k] + ++id * instance_offset : void_value);
+  at::Tensor out = at::empty(map.sizes(), map.options().dtype(at::kInt));
+  paint_values(map.data_ptr<int64_t>(), values.data(), out.data_ptr<int32_t>(), map.numel());
   return out;
 }
 
@@ -293,6 +357,13 @@ int64_t overlap_range(const uint8_t* a, const uint8_t* b, int64_t begin, int64_t
   }
   for (; i < end; ++i) count += a[i] & b[i];
   return count;
+}
+
+// into |= mask over [begin, end). A function of its own with restrict pointers: written
+// inside the parallel_for lambda, the loop was not vectorised once OpenMP was on (5x slower).
+void or_range(uint8_t* __restrict__ into, const uint8_t* __restrict__ mask, int64_t begin,
+              int64_t end) {
+  for (int64_t i = begin; i < end; ++i) into[i] |= mask[i];
 }
 
 int64_t overlap(const uint8_t* a, const uint8_t* b, int64_t n) {
@@ -330,8 +401,9 @@ at::Tensor duplicate_things(const at::Tensor& masks, const at::Tensor& areas,
       continue;
     }
     first = false;
-    at::parallel_for(0, n, 1 << 17, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) taken[i] |= mask[i];
+    uint8_t* into = taken.data();
+    at::parallel_for(0, n, 1 << 17, [into, mask](int64_t begin, int64_t end) {
+      or_range(into, mask, begin, end);
     });
   }
   return duplicate;

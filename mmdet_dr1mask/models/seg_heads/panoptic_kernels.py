@@ -1,14 +1,17 @@
 """CPU kernels of the panoptic post-processing (``panoptic_kernels.cpp``).
 
-On CPU, ``AlignedArgmax`` makes, edits and paints its arg-max map, and
-``DR1PanopticHead``'s duplicate filter runs, in one C++ call each instead of tens of
-tensor operations: for the tiny trained models, whose panoptic maps have a few channels
-and 50 k pixels, each operation's own cost was most of the time (docs/benchmarks.md §1.3).
+On CPU, ``AlignedArgmax`` makes its arg-max map (and, called on their own, edits and
+paints it), ``DR1PanopticHead.predict`` turns that map into the panoptic map (covered
+things, their replacement, the panoptic values, the painting) and runs its duplicate
+filter, each in one C++ call instead of tens of tensor operations: for the tiny trained
+models, whose panoptic maps have a few channels and 50 k pixels, each operation's own cost
+was most of the time (docs/benchmarks.md §1.3).
 The C++ source is compiled by ``torch.utils.cpp_extension.load_inline`` at the first call
 in an environment (about 25 s; ``make install`` does it once) and loaded from PyTorch's
 extension cache (``TORCH_EXTENSIONS_DIR``, by default ``~/.cache/torch_extensions``)
-after that. Where it cannot be compiled (no C++ compiler) the tensor forms run instead,
-after one warning; ``DR1MASK_CPU_KERNELS=0`` chooses them without trying.
+after that; with OpenMP where PyTorch uses it, so that the kernels' ``at::parallel_for``
+runs on PyTorch's threads. Where it cannot be compiled (no C++ compiler) the tensor forms
+run instead, after one warning; ``DR1MASK_CPU_KERNELS=0`` chooses them without trying.
 """
 import os
 import warnings
@@ -17,7 +20,7 @@ from types import ModuleType
 from typing import Optional
 
 SOURCE = Path(__file__).with_suffix('.cpp')
-FUNCTIONS = ['argmax_map', 'replace_channels', 'paint', 'duplicate_things']
+FUNCTIONS = ['argmax_map', 'replace_channels', 'paint', 'panoptic_map', 'duplicate_things']
 _LOADED: dict = {}
 
 
@@ -32,13 +35,24 @@ def cpu_kernels() -> Optional[ModuleType]:
 
 
 def _build() -> Optional[ModuleType]:
+    import torch
     from torch.utils.cpp_extension import load_inline
-    try:
-        return load_inline(name='mmdet_dr1mask_panoptic_kernels',
-                           cpp_sources=[SOURCE.read_text()], functions=FUNCTIONS,
-                           extra_cflags=['-O3'])
-    except Exception as error:  # e.g. no C++ compiler: the tensor forms from now on
-        warnings.warn(f'mmdet_dr1mask: the CPU panoptic kernels could not be built '
-                      f'({error!r}); using the slower tensor operations instead (set '
-                      'DR1MASK_CPU_KERNELS=0 to skip this attempt)', stacklevel=3)
-        return None
+
+    # ATen's parallel_for is inline in the headers: built without OpenMP it runs on one
+    # thread. With PyTorch's OpenMP backend the kernels join its OpenMP runtime (same
+    # libgomp, same thread count as torch.set_num_threads).
+    attempts = [[]]
+    if 'parallel backend: OpenMP' in torch.__config__.parallel_info():
+        attempts.insert(0, ['-fopenmp'])
+    errors = []
+    for flags in attempts:
+        try:
+            return load_inline(name='mmdet_dr1mask_panoptic_kernels',
+                               cpp_sources=[SOURCE.read_text()], functions=FUNCTIONS,
+                               extra_cflags=['-O3', *flags], extra_ldflags=flags)
+        except Exception as error:  # e.g. no C++ compiler: the tensor forms from now on
+            errors.append(error)
+    warnings.warn(f'mmdet_dr1mask: the CPU panoptic kernels could not be built '
+                  f'({errors[-1]!r}); using the slower tensor operations instead (set '
+                  'DR1MASK_CPU_KERNELS=0 to skip this attempt)', stacklevel=3)
+    return None

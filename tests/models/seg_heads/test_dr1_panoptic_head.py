@@ -156,14 +156,19 @@ def test_predict_outputs_mmdetection_panoptic_maps(num_dets, rescale):
         assert (pan < INSTANCE_OFFSET).all() and (pan >= T).all()
 
 
+@pytest.mark.parametrize('kernels', ['1', '0'])
 @pytest.mark.parametrize('scores', [
     [0.9, 0.8, 0.7, 0.6, 0.2],   # sorted: the candidates are the first four
     [0.9, 0.2, 0.8, 0.7, 0.6],   # not sorted: a non-candidate among them
 ])
-def test_predict_equals_its_definition_on_every_pixel(scores):
+def test_predict_equals_its_definition_on_every_pixel(scores, kernels, monkeypatch):
     """Every output pixel resampled, the things that show less than overlap_thr of their
     mask replaced by the best stuff class, then encoded: what predict's shortcuts (border
-    pixels only, shared counts, a slice of the masks) must give."""
+    pixels only, shared counts, a slice of the masks) must give, with the CPU kernels (one
+    C++ call from the arg-max map on) and with the tensor operations."""
+    monkeypatch.setenv('DR1MASK_CPU_KERNELS', kernels)
+    if kernels == '1' and cpu_kernels() is None:
+        pytest.skip('the CPU panoptic kernels cannot be built here (no C++ compiler?)')
     g = torch.Generator().manual_seed(4)
     head = DR1PanopticHead(in_channels=6, num_things_classes=T, num_stuff_classes=S,
                            score_thr=0.3, overlap_thr=0.5, stuff_area_limit=20)
@@ -208,6 +213,42 @@ def test_covered_channels_and_panoptic_values_from_the_counts():
     assert values.tolist() == [T, T + S, T + 2, 1 + INSTANCE_OFFSET, 2 * INSTANCE_OFFSET,
                                1 + 3 * INSTANCE_OFFSET]  # stuff 1 (1 pixel < 2): void
     assert torch.equal(encode_panoptic(full, labels, T, S, 2), values[full])
+
+
+def test_the_cpu_panoptic_map_kernel_equals_the_tensor_steps_it_replaces():
+    """``panoptic_map`` (C++) does covered_channels, replace, panoptic_values and paint in
+    one call; on random maps (some things covered, some stuff under the area limit, things
+    that show no pixel, no things at all) it gives what the tensor steps give."""
+    kernels = cpu_kernels()
+    if kernels is None:
+        pytest.skip('the CPU panoptic kernels cannot be built here (no C++ compiler?)')
+    g = torch.Generator().manual_seed(7)
+    resample = AlignedArgmax((9, 11), (36, 44), (29, 41), 4, 'cpu')
+    tensor_form = AlignedArgmax((9, 11), (36, 44), (29, 41), 4, 'cpu', native=False)
+    checked = set()
+    for trial in range(40):
+        num_things = trial % 6  # 0: stuff only
+        logits = torch.randn(S + num_things, 9, 11, generator=g) * 3
+        logits[S:] += torch.rand(num_things, 1, 1, generator=g) * 4 - 3  # weak and strong
+        areas = torch.randint(0, 400, (num_things, ), generator=g, dtype=torch.int32)
+        labels = torch.randint(0, T, (num_things, ), generator=g)
+        limit = int(torch.randint(0, 300, (1, ), generator=g))
+        parts = resample.parts(logits)
+        got = kernels.panoptic_map(parts.channels, parts.counts, areas, labels,
+                                   logits[:S].contiguous(), *resample.tables, T, 0.5, limit,
+                                   INSTANCE_OFFSET)
+        ref = tensor_form.parts(logits)
+        counts = tensor_form.counts(ref, S + num_things)
+        dropped = covered_channels(counts, areas, S, 0.5)
+        if dropped.any():
+            ref = tensor_form.replace(ref, dropped, logits[:S])
+            counts = tensor_form.counts(ref, S + num_things)
+        values = panoptic_values(counts, labels, T, S, limit)
+        assert got.dtype == torch.int32 and got.shape == (29, 41)
+        assert torch.equal(got, tensor_form.paint(ref, values.int())), trial
+        checked |= {('covered', bool(dropped.any())),
+                    ('void stuff', bool((values[:S] == T + S).any())), ('things', num_things > 0)}
+    assert len(checked) == 6  # every case above was met, with and without
 
 
 def test_aligned_argmax_of_one_geometry_is_built_once():

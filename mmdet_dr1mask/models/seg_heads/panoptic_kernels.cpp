@@ -327,10 +327,10 @@ at::Tensor panoptic_map(at::Tensor map, const at::Tensor& counts, const at::Tens
 }
 
 namespace {
-// Pixels set in both byte masks (bool bytes are 0 or 1) in [begin, end). Eight bytes are
-// added as one word, each byte a counter that stays below 256 over 255 words; then the
-// counters are summed. Four words per step in independent sums, so that the additions need
-// not wait on each other. Portable (no popcount instruction needed).
+// Byte masks (bool bytes are 0 or 1) are counted eight bytes at a time: added as words,
+// each byte a counter that stays below 256 over 255 words, then the counters are summed.
+// Two words per step in independent sums, so that the additions need not wait on each
+// other. Portable (no popcount instruction needed).
 inline uint64_t word(const uint8_t* p) {
   uint64_t value;
   std::memcpy(&value, p, 8);
@@ -343,20 +343,43 @@ inline int64_t byte_sum(uint64_t lanes) {
   return static_cast<int64_t>((pairs * ones) >> 48);
 }
 
-int64_t overlap_range(const uint8_t* a, const uint8_t* b, int64_t begin, int64_t end) {
-  int64_t count = 0, i = begin;
-  while (i + 32 <= end) {
-    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (int block = 0; block < 255 && i + 32 <= end; ++block, i += 32) {
-      s0 += word(a + i) & word(b + i);
-      s1 += word(a + i + 8) & word(b + i + 8);
-      s2 += word(a + i + 16) & word(b + i + 16);
-      s3 += word(a + i + 24) & word(b + i + 24);
-    }
-    count += byte_sum(s0) + byte_sum(s1) + byte_sum(s2) + byte_sum(s3);
+// Pixels set in ``a`` and pixels set in both ``a`` and ``b`` in [begin, end).
+struct Counts {
+  int64_t area = 0, overlap = 0;
+  Counts operator+(const Counts& other) const {
+    return {area + other.area, overlap + other.overlap};
   }
-  for (; i < end; ++i) count += a[i] & b[i];
-  return count;
+};
+
+Counts count_range(const uint8_t* a, const uint8_t* b, int64_t begin, int64_t end) {
+  Counts counts;
+  int64_t i = begin;
+  while (i + 16 <= end) {
+    uint64_t a0 = 0, a1 = 0, s0 = 0, s1 = 0;
+    for (int block = 0; block < 255 && i + 16 <= end; ++block, i += 16) {
+      const uint64_t x0 = word(a + i), x1 = word(a + i + 8);
+      a0 += x0;
+      a1 += x1;
+      s0 += x0 & word(b + i);
+      s1 += x1 & word(b + i + 8);
+    }
+    counts.area += byte_sum(a0) + byte_sum(a1);
+    counts.overlap += byte_sum(s0) + byte_sum(s1);
+  }
+  for (; i < end; ++i) {
+    counts.area += a[i];
+    counts.overlap += a[i] & b[i];
+  }
+  return counts;
+}
+
+Counts mask_counts(const uint8_t* a, const uint8_t* b, int64_t n) {
+  return at::parallel_reduce(
+      0, n, 1 << 17, Counts(),
+      [a, b](int64_t begin, int64_t end, Counts partial) {
+        return partial + count_range(a, b, begin, end);
+      },
+      std::plus<Counts>());
 }
 
 // into |= mask over [begin, end). A function of its own with restrict pointers: written
@@ -365,46 +388,36 @@ void or_range(uint8_t* __restrict__ into, const uint8_t* __restrict__ mask, int6
               int64_t end) {
   for (int64_t i = begin; i < end; ++i) into[i] |= mask[i];
 }
-
-int64_t overlap(const uint8_t* a, const uint8_t* b, int64_t n) {
-  return at::parallel_reduce(
-      0, n, 1 << 17, int64_t(0),
-      [&](int64_t begin, int64_t end, int64_t partial) {
-        return partial + overlap_range(a, b, begin, end);
-      },
-      std::plus<int64_t>());
-}
 }  // namespace
 
-// (K,) bool: duplicate_things (dr1_panoptic_head.py) in one pass per candidate.
-at::Tensor duplicate_things(const at::Tensor& masks, const at::Tensor& areas,
-                            const at::Tensor& candidates, double overlap_thr) {
-  TORCH_CHECK(masks.dtype() == at::kBool && masks.is_contiguous() && masks.dim() >= 1 &&
-              candidates.dtype() == at::kBool && areas.numel() == masks.size(0) &&
-              candidates.numel() == masks.size(0), "duplicate_things kernel: bad inputs");
+// kept_things (dr1_panoptic_head.py): the (M,) int64 indices of the (K, ...) bool masks,
+// sorted by score, that duplicate_things keeps with every mask a candidate, and their (M,)
+// int32 areas (mask_areas), both counted in one pass per mask.
+std::vector<at::Tensor> kept_things(const at::Tensor& masks, double overlap_thr) {
+  TORCH_CHECK(masks.dtype() == at::kBool && masks.is_contiguous() && masks.dim() >= 1,
+              "kept_things kernel: masks must be contiguous bool (K, ...)");
   const int64_t K = masks.size(0), n = K > 0 ? masks.numel() / K : 0;
-  const at::Tensor area = areas.to(at::kFloat).contiguous(), cand = candidates.contiguous();
-  at::Tensor duplicate = at::zeros({K}, candidates.options());
   const uint8_t* data = reinterpret_cast<const uint8_t*>(masks.data_ptr<bool>());
-  const float* limit = area.data_ptr<float>();
-  const bool* is_candidate = cand.data_ptr<bool>();
-  bool* out = duplicate.data_ptr<bool>();
   std::vector<uint8_t> taken(n, 0);
-  bool first = true;
+  std::vector<int64_t> kept;
+  std::vector<int32_t> areas;
   for (int64_t k = 0; k < K; ++k) {
-    if (!is_candidate[k]) continue;
     const uint8_t* mask = data + k * n;
+    const Counts counts = mask_counts(mask, taken.data(), n);
     // the float32 limit of the scripted loop, area * overlap_thr, against the exact count
-    const float most = limit[k] * static_cast<float>(overlap_thr);
-    if (!first && static_cast<double>(overlap(mask, taken.data(), n)) > most) {
-      out[k] = true;
-      continue;
-    }
-    first = false;
+    const float most = static_cast<float>(counts.area) * static_cast<float>(overlap_thr);
+    if (!kept.empty() && static_cast<double>(counts.overlap) > most) continue;
+    kept.push_back(k);
+    areas.push_back(static_cast<int32_t>(counts.area));
     uint8_t* into = taken.data();
     at::parallel_for(0, n, 1 << 17, [into, mask](int64_t begin, int64_t end) {
       or_range(into, mask, begin, end);
     });
   }
-  return duplicate;
+  const int64_t M = static_cast<int64_t>(kept.size());
+  at::Tensor kept_index = at::empty({M}, masks.options().dtype(at::kLong));
+  at::Tensor kept_areas = at::empty({M}, masks.options().dtype(at::kInt));
+  std::copy(kept.begin(), kept.end(), kept_index.data_ptr<int64_t>());
+  std::copy(areas.begin(), areas.end(), kept_areas.data_ptr<int32_t>());
+  return {kept_index, kept_areas};
 }

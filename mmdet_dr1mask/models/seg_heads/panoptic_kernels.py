@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Optional
 
 SOURCE = Path(__file__).with_suffix('.cpp')
-FUNCTIONS = ['argmax_map', 'replace_channels', 'paint', 'panoptic_map', 'duplicate_things']
+FUNCTIONS = ['argmax_map', 'replace_channels', 'paint', 'panoptic_map', 'kept_things']
 _LOADED: dict = {}
 
 

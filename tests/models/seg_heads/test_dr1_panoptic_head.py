@@ -18,6 +18,7 @@ from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import (
     covered_things,
     duplicate_things,
     encode_panoptic,
+    kept_things,
     mask_areas,
     mean_embeddings,
     panoptic_values,
@@ -285,29 +286,53 @@ def test_duplicate_things_lie_on_the_masks_of_higher_scored_kept_things():
                             torch.zeros(0, dtype=torch.bool), 0.5).shape == (0, )
 
 
-@pytest.mark.parametrize('kernels', ['1', '0'])
-def test_eager_and_scripted_duplicate_filters_agree_on_random_masks(kernels, monkeypatch):
-    """Eager mode runs the C++ loop on CPU, else the loop with Python scalars (GPU, or where
-    the kernels cannot be built); the exported graph runs the scripted one."""
-    monkeypatch.setenv('DR1MASK_CPU_KERNELS', kernels)
-    if kernels == '1' and cpu_kernels() is None:
-        pytest.skip('the CPU panoptic kernels cannot be built here (no C++ compiler?)')
+def test_eager_and_scripted_duplicate_filters_agree_on_random_masks():
+    """Eager mode runs the loop with Python scalars; the exported graph runs the scripted
+    one."""
     scripted = torch.jit.script(duplicate_things)
-    g = torch.Generator().manual_seed(0)
-    # (13, 17) and (60, 91): masks whose sizes are no multiple of the 8 or 32 bytes the C++
-    # loop counts at once
-    for k, h, w in [(0, 5, 5), (1, 3, 4), (9, 9, 13), (30, 16, 16), (12, 13, 17), (6, 60, 91)]:
-        masks = torch.zeros(k, h, w, dtype=torch.bool)
-        for i in range(k):  # random boxes: many overlap by more than half, many do not
-            y, x = torch.randint(0, h, (2, ), generator=g).tolist()
-            dy, dx = torch.randint(1, max(h, w), (2, ), generator=g).tolist()
-            masks[i, y:y + dy, x:x + dx] = True
-        candidates = torch.rand(k, generator=g) > 0.2
+    for masks in random_box_masks():
+        k = masks.size(0)
+        candidates = torch.rand(k, generator=torch.Generator().manual_seed(k)) > 0.2
         areas = mask_areas(masks)
         for thr in (0.3, 0.5, 0.8):
             eager = duplicate_things(masks, areas, candidates, thr)
             assert eager.dtype == torch.bool and eager.shape == (k, )
             assert torch.equal(eager, scripted(masks, areas, candidates, thr)), (k, thr)
+
+
+@pytest.mark.parametrize('kernels', ['1', '0'])
+def test_kept_things_are_the_non_duplicates_with_their_areas(kernels, monkeypatch):
+    """predict's form of the filter: one C++ call on CPU (areas and overlaps counted in one
+    pass), else mask_areas and the eager loop; both as the scripted loop and mask_areas."""
+    monkeypatch.setenv('DR1MASK_CPU_KERNELS', kernels)
+    if kernels == '1' and cpu_kernels() is None:
+        pytest.skip('the CPU panoptic kernels cannot be built here (no C++ compiler?)')
+    scripted = torch.jit.script(duplicate_things)
+    for masks in random_box_masks():
+        areas = mask_areas(masks)
+        everyone = torch.ones(masks.size(0), dtype=torch.bool)
+        for thr in (0.3, 0.5, 0.8):
+            kept, kept_areas = kept_things(masks, thr)
+            assert kept.dtype == torch.long and kept_areas.dtype == torch.int32
+            assert torch.equal(kept, (~scripted(masks, areas, everyone, thr)).nonzero()[:, 0])
+            assert torch.equal(kept_areas, areas[kept])
+    # empty masks lie on nothing: all kept, with area 0
+    kept, kept_areas = kept_things(torch.zeros(3, 4, 4, dtype=torch.bool), 0.5)
+    assert kept.tolist() == [0, 1, 2] and kept_areas.tolist() == [0, 0, 0]
+
+
+def random_box_masks():
+    """Masks of random boxes, many overlapping by more than half, many not; (13, 17) and
+    (60, 91) are sizes that are no multiple of the 8 or 16 bytes the C++ loop counts at
+    once, (0, 5, 5) no masks."""
+    g = torch.Generator().manual_seed(0)
+    for k, h, w in [(0, 5, 5), (1, 3, 4), (9, 9, 13), (30, 16, 16), (12, 13, 17), (6, 60, 91)]:
+        masks = torch.zeros(k, h, w, dtype=torch.bool)
+        for i in range(k):
+            y, x = torch.randint(0, h, (2, ), generator=g).tolist()
+            dy, dx = torch.randint(1, max(h, w), (2, ), generator=g).tolist()
+            masks[i, y:y + dy, x:x + dx] = True
+        yield masks
 
 
 @pytest.mark.parametrize('drop_duplicates', [False, True])

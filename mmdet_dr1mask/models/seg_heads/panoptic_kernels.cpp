@@ -1,8 +1,9 @@
 // CPU kernels of DR1Mask's panoptic post-processing (panoptic_kernels.py loads them):
 // the arg-max map of AlignedArgmax (aligned_argmax.py), the replacement of some channels'
 // pixels and the painting of a value per channel, each one pass over the output image with
-// per-channel pixel counts on the way, and the duplicate filter of DR1PanopticHead
-// (dr1_panoptic_head.py). Each equals its tensor form there; the tests compare them.
+// per-channel pixel counts on the way; from DR1PanopticHead (dr1_panoptic_head.py) the
+// steps from the arg-max map to the panoptic map in one call, and the duplicate filter with
+// the masks' areas. Each equals its tensor form there; the tests compare them.
 #include <torch/extension.h>
 
 #include <ATen/Parallel.h>

@@ -139,13 +139,14 @@ class DR1PanopticHead(BaseModule):
         if boxes is None:
             raise ValueError('DR1PanopticHead with things_in_boxes or position_prior '
                              'needs the boxes of the things')
-        stuff, things = logits[:self.num_stuff_classes], logits[self.num_stuff_classes:]
+        num_stuff = self.num_stuff_classes
         if self.position_weight is not None:
-            things = things - F.softplus(self.position_weight) * centre_distances(
-                boxes, scale_factor, self.basis_stride, things.shape[-2:])
+            logits = subtract_position_prior(logits, num_stuff, boxes, scale_factor,
+                                             self.basis_stride, F.softplus(self.position_weight))
         if self.things_in_boxes:
-            things = confine_to_boxes(things, boxes, scale_factor, self.basis_stride)
-        return torch.cat([stuff, things])
+            logits = torch.cat([logits[:num_stuff], confine_to_boxes(
+                logits[num_stuff:], boxes, scale_factor, self.basis_stride)])
+        return logits
 
     @property
     def uses_boxes(self) -> bool:
@@ -428,6 +429,40 @@ def confine_to_boxes(thing_logits: Tensor, bboxes: Tensor,
     # finite, unlike -inf, so that a zero bilinear weight on it gives 0 and not NaN; a
     # quarter of the minimum so that weighted sums of it cannot overflow
     return thing_logits.masked_fill(outside, torch.finfo(thing_logits.dtype).min / 4)
+
+
+def subtract_position_prior(logits: Tensor, num_stuff: int, bboxes: Tensor,
+                            scale_factor: Union[Sequence[float], Tensor], stride: int,
+                            weight: Tensor) -> Tensor:
+    """The logits with ``weight * centre_distances`` subtracted from the thing channels.
+
+    On CPU in inference (no autograd, not traced for export) one C++ pass does it in place
+    on ``logits`` (``panoptic_kernels.py``, the same float32 operations in the same order:
+    equal results; the trained tiny models' 7 thing channels of 48×64: 111 against 32 µs
+    for the whole forward); elsewhere the tensor form returns a new tensor.
+
+    Args:
+        logits: (S + K, H, W) stuff then thing channels on the basis grid; with the kernel
+            it is changed in place, so pass a tensor nothing else reads.
+        num_stuff: S.
+        bboxes: (K, 4) boxes of the things, as in :func:`centre_distances`.
+        scale_factor: (w, h) box -> network input scale.
+        stride: basis stride.
+        weight: scalar tensor, the prior's strength (``softplus`` of the learned weight).
+
+    Returns:
+        (S + K, H, W) logits.
+    """
+    kernels = cpu_kernels() if logits.device.type == 'cpu' and \
+        logits.dtype == torch.float32 and not torch.is_grad_enabled() and \
+        not torch.jit.is_tracing() and not torch.compiler.is_compiling() else None
+    if kernels is not None:
+        return kernels.subtract_position_prior(
+            logits.contiguous(), boxes_on_basis(bboxes, scale_factor, stride).contiguous(),
+            float(weight), num_stuff)
+    stuff, things = logits[:num_stuff], logits[num_stuff:]
+    return torch.cat([stuff, things - weight * centre_distances(bboxes, scale_factor, stride,
+                                                                things.shape[-2:])])
 
 
 def centre_distances(bboxes: Tensor, scale_factor: Union[Sequence[float], Tensor],

@@ -2,8 +2,9 @@
 // the arg-max map of AlignedArgmax (aligned_argmax.py), the replacement of some channels'
 // pixels and the painting of a value per channel, each one pass over the output image with
 // per-channel pixel counts on the way; from DR1PanopticHead (dr1_panoptic_head.py) the
-// steps from the arg-max map to the panoptic map in one call, and the duplicate filter with
-// the masks' areas. Each equals its tensor form there; the tests compare them.
+// steps from the arg-max map to the panoptic map in one call, the duplicate filter with
+// the masks' areas, and the position prior of its thing channels. Each equals its tensor
+// form there; the tests compare them.
 #include <torch/extension.h>
 
 #include <ATen/Parallel.h>
@@ -421,4 +422,48 @@ std::vector<at::Tensor> kept_things(const at::Tensor& masks, double overlap_thr)
   std::copy(kept.begin(), kept.end(), kept_index.data_ptr<int64_t>());
   std::copy(areas.begin(), areas.end(), kept_areas.data_ptr<int32_t>());
   return {kept_index, kept_areas};
+}
+
+// DR1PanopticHead's position prior, in place on the thing rows [num_stuff, C) of the
+// (C, h, w) logits: each minus weight times the squared distance of every basis pixel to its
+// box centre over the squared half diagonal (at least 1). The float32 operations are those
+// of the tensor form (centre_distances, then weight * distance subtracted), in its order.
+at::Tensor subtract_position_prior(at::Tensor logits, const at::Tensor& boxes, double weight,
+                                   int64_t num_stuff) {
+  TORCH_CHECK(logits.dim() == 3 && logits.dtype() == at::kFloat && logits.is_contiguous(),
+              "subtract_position_prior kernel: logits must be contiguous float32 (C, h, w)");
+  const int64_t K = logits.size(0) - num_stuff, h = logits.size(1), w = logits.size(2);
+  TORCH_CHECK(num_stuff >= 0 && K >= 0 && boxes.dtype() == at::kFloat &&
+                  boxes.is_contiguous() && boxes.numel() == 4 * K,
+              "subtract_position_prior kernel: boxes must be contiguous float32 (K, 4)");
+  const float* b = boxes.data_ptr<float>();
+  float* things = logits.data_ptr<float>() + num_stuff * h * w;
+  const float scale = static_cast<float>(weight);
+  // rows of about 32 k pixels per task: the tiny models' few channels stay on one thread
+  at::parallel_for(0, K * h, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(w, 1)),
+                   [=](int64_t begin, int64_t end) {
+    std::vector<float> dx2(w);
+    int64_t last = -1;
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t k = row / h, y = row % h;
+      const float* box = b + 4 * k;
+      const float cx = (box[0] + box[2]) / 2.0f, cy = (box[1] + box[3]) / 2.0f;
+      const float ex = box[2] - box[0], ey = box[3] - box[1];
+      const float half_diag2 = std::max((ex * ex + ey * ey) / 4.0f, 1.0f);
+      if (k != last) {
+        for (int64_t x = 0; x < w; ++x) {
+          const float d = static_cast<float>(x) - cx;
+          dx2[x] = d * d;
+        }
+        last = k;
+      }
+      const float dy = static_cast<float>(y) - cy, dy2 = dy * dy;
+      float* out = things + row * w;
+      for (int64_t x = 0; x < w; ++x) {
+        const float prior = scale * ((dy2 + dx2[x]) / half_diag2);
+        out[x] = out[x] - prior;
+      }
+    }
+  });
+  return logits;
 }

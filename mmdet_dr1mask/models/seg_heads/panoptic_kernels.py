@@ -3,7 +3,8 @@
 On CPU, ``AlignedArgmax`` makes its arg-max map (and, called on their own, edits and
 paints it), ``DR1PanopticHead.predict`` turns that map into the panoptic map (covered
 things, their replacement, the panoptic values, the painting) and runs its duplicate
-filter, each in one C++ call instead of tens of tensor operations: for the tiny trained
+filter, and its forward subtracts the position prior in inference, each in one C++ call
+instead of tens of tensor operations: for the tiny trained
 models, whose panoptic maps have a few channels and 50 k pixels, each operation's own cost
 was most of the time (docs/benchmarks.md §1.3).
 The C++ source is compiled by ``torch.utils.cpp_extension.load_inline`` at the first call
@@ -20,7 +21,8 @@ from types import ModuleType
 from typing import Optional
 
 SOURCE = Path(__file__).with_suffix('.cpp')
-FUNCTIONS = ['argmax_map', 'replace_channels', 'paint', 'panoptic_map', 'kept_things']
+FUNCTIONS = ['argmax_map', 'replace_channels', 'paint', 'panoptic_map', 'kept_things',
+             'subtract_position_prior']
 _LOADED: dict = {}
 
 

@@ -8,9 +8,10 @@ from mmdet.structures import DetDataSample
 from mmdet.structures.mask import BitmapMasks
 from mmengine.structures import InstanceData, PixelData
 
-from mmdet_dr1mask.models.seg_heads import DR1PanopticHead
+from mmdet_dr1mask.models.seg_heads import DR1PanopticHead, dr1_panoptic_head
 from mmdet_dr1mask.models.seg_heads.aligned_argmax import AlignedArgmax
 from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import (
+    boxes_on_basis,
     centre_distances,
     channel_counts,
     confine_to_boxes,
@@ -22,6 +23,7 @@ from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import (
     mask_areas,
     mean_embeddings,
     panoptic_values,
+    subtract_position_prior,
 )
 from mmdet_dr1mask.models.seg_heads.panoptic_kernels import cpu_kernels
 
@@ -457,6 +459,71 @@ def test_position_prior_splits_look_alike_things_between_their_centres():
         head(bases, weights)
     logits.sum().backward()
     assert head.position_weight.grad is not None
+
+
+@pytest.mark.parametrize('num_stuff,num_things,size', [
+    (3, 0, (5, 7)), (2, 5, (48, 64)), (1, 4, (1, 1)), (4, 3, (33, 517))])
+def test_the_cpu_position_prior_kernel_equals_the_tensor_form(num_stuff, num_things, size):
+    """Same float32 operations in the same order: equal logits, also for boxes of no size
+    (half diagonal clamped to 1) and boxes outside the basis."""
+    kernels = cpu_kernels()
+    if kernels is None:
+        pytest.skip('the CPU panoptic kernels cannot be built here (no C++ compiler?)')
+    g = torch.Generator().manual_seed(num_things)
+    logits = torch.randn(num_stuff + num_things, *size, generator=g)
+    corner = torch.rand(num_things, 2, generator=g) * torch.tensor([size[1], size[0]]) * 6 - 8
+    boxes = torch.cat([corner, corner + torch.rand(num_things, 2, generator=g) * 40], 1)
+    if num_things > 1:
+        boxes[1, 2:] = boxes[1, :2]  # no size
+    weight, scale = torch.tensor(0.7), (1.25, 0.8)
+    expected = torch.cat([logits[:num_stuff], logits[num_stuff:] - weight * centre_distances(
+        boxes, scale, 4, size)])
+    got = kernels.subtract_position_prior(logits.clone(), boxes_on_basis(boxes, scale, 4),
+                                          float(weight), num_stuff)
+    assert torch.equal(got, expected)
+    with torch.no_grad():  # the head's function, which takes the kernel here
+        assert torch.equal(subtract_position_prior(logits.clone(), num_stuff, boxes, scale, 4,
+                                                   weight), expected)
+
+
+def test_the_position_prior_kernel_runs_only_in_cpu_inference_and_gives_the_same_logits(
+        monkeypatch):
+    """Training (autograd) and export tracing take the tensor form; inference the kernel,
+    with the same logits."""
+    kernels = cpu_kernels()
+    if kernels is None:
+        pytest.skip('the CPU panoptic kernels cannot be built here (no C++ compiler?)')
+    calls = []
+
+    class Counting:
+        def subtract_position_prior(self, *args):
+            calls.append(1)
+            return kernels.subtract_position_prior(*args)
+    monkeypatch.setattr(dr1_panoptic_head, 'cpu_kernels', Counting)
+    head = DR1PanopticHead(in_channels=4, num_things_classes=T, num_stuff_classes=S,
+                           basis_stride=4, position_prior=True).eval()
+    torch.nn.init.constant_(head.position_weight, 0.3)
+    bases, weights = torch.randn(4, 6, 9), torch.randn(2, 4)
+    boxes = torch.tensor([[0., 0., 12., 20.], [10., 4., 30., 22.]])
+    trained = head(bases, weights, boxes, (1.0, 1.0))
+    trained.sum().backward()
+    assert head.position_weight.grad != 0 and calls == []
+    with torch.no_grad():
+        traced = torch.jit.trace(Traced(head, weights, boxes), bases, check_trace=False)
+        assert calls == []
+        inferred = head(bases, weights, boxes, (1.0, 1.0))
+    assert calls == [1]
+    torch.testing.assert_close(inferred, trained.detach(), rtol=0, atol=0)
+    torch.testing.assert_close(traced(bases), inferred, rtol=0, atol=0)
+
+
+class Traced(torch.nn.Module):
+    def __init__(self, head: DR1PanopticHead, weights: torch.Tensor, boxes: torch.Tensor):
+        super().__init__()
+        self.head, self.weights, self.boxes = head, weights, boxes
+
+    def forward(self, bases: torch.Tensor) -> torch.Tensor:
+        return self.head(bases, self.weights, self.boxes, (1.0, 1.0))
 
 
 def test_position_prior_is_used_in_the_loss_with_the_gt_boxes():

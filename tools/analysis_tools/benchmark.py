@@ -5,10 +5,11 @@ its own test pipeline (annotation loading removed); the timed part is the data
 preprocessor (normalise, pad) plus ``test_step`` (network and post-processing:
 NMS, mask pasting, panoptic fusion). With ``--compare`` the models run
 interleaved image by image in one process, so that they see the same machine
-state, and each one's median is reported with its ratio to the first, both as the
-ratio of the medians and as the median of the per-image ratios ("paired": each image
-runs through the models moments apart, so a drift of the machine's speed during the
-run cancels in it). The JSON output keeps every per-image time.
+state, the first model of each image one later than that of the image before (so that
+no model always runs right after the same other one), and each one's median is reported
+with its ratio to the first, both as the ratio of the medians and as the median of the
+per-image ratios ("paired": each image runs through the models moments apart, so a drift
+of the machine's speed during the run cancels in it). The JSON output keeps every per-image time.
 
     python tools/analysis_tools/benchmark.py CONFIG [--checkpoint CKPT] \
         --images DIR [--compare CFG2 CFG3 ...] [--compare-checkpoints CKPT2 CKPT3 ...] \
@@ -278,8 +279,12 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
                 subjects.append(OnnxRuntimeSubject(subject, args))
             except TypeError as e:  # a model the export does not cover: PyTorch only
                 print(f'{subject.name}: no ONNX Runtime run ({e})')
-    for index in range(len(images)):  # interleaved: image i through every model in turn
-        for subject in subjects:
+    for index in range(len(images)):
+        # interleaved: image i through every model in turn, starting one model later at
+        # each image, so that every model follows every other equally often (a model that
+        # always ran after a large one found the caches full of that one's data)
+        shift = index % len(subjects)
+        for subject in subjects[shift:] + subjects[:shift]:
             subject.run(index, timed=index >= args.warmup)
     rows = [s.summary(subjects[0].times_ms) for s in subjects]
     if args.profile:

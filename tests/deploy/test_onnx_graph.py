@@ -2,6 +2,7 @@
 gives PyTorch's results: same detections, boxes within 1e-3 relative, mask IoU >= 0.99,
 >= 99.5 % of panoptic pixels equal, on odd image sizes and with zero detections."""
 import copy
+from typing import Optional
 
 import pytest
 import torch
@@ -18,13 +19,16 @@ pytest.importorskip('onnxruntime')
 SIZES = [(96, 128, 1.0), (33, 517, 1.0), (517, 33, 1.0), (150, 102, 0.5)]
 
 
-def exported(name: str, tmp_path, score_thr: float = 0.0, **panoptic):
+def exported(name: str, tmp_path, score_thr: float = 0.0, nms_pre: Optional[int] = None,
+             **panoptic):
     """Tiny model ``name`` (seed 0), its config, and its graph in ONNX Runtime."""
     cfg = tiny_model_config(name)
     cfg.model.panoptic_head = dict(cfg.model.get('panoptic_head') or {}, **panoptic) \
         if panoptic else cfg.model.get('panoptic_head')
     model = build_tiny_model(cfg.model).eval()
     set_score_thr(model, score_thr)
+    if nms_pre is not None:
+        model.bbox_head.test_cfg.nms_pre = nms_pre
     path = str(tmp_path / f'{name}.onnx')
     with torch.no_grad():
         batch = model.data_preprocessor(copy.deepcopy(image_batch(96, 128)), False)
@@ -58,6 +62,19 @@ def test_onnx_runtime_gives_pytorch_results_on_images_of_any_size(name, panoptic
         assert stats['detections'] > 0  # score threshold 0: the graph keeps max_per_img
         if name.endswith('panoptic'):
             assert 'panoptic_equal' in stats
+
+
+@pytest.mark.parametrize('score_thr, nms_pre', [(0.0, 5), (0.0055, 40), (0.0055, -1)])
+def test_top_k_before_the_threshold_keeps_the_detections_of_threshold_then_sort(
+        score_thr, nms_pre, tmp_path):
+    """The graph takes the nms_pre best scores of a level and then thresholds them;
+    MMDetection thresholds, sorts all and cuts. nms_pre 5 is below the number of scores of
+    most levels and above it on the smallest (k = the level's size); at threshold 0.0055,
+    40 is below the number passing on P3 and above it on the other levels."""
+    model, runtime = exported('DR1Mask', tmp_path, score_thr=score_thr, nms_pre=nms_pre)
+    for h, w, scale in SIZES:
+        stats = parity(model, runtime, h, w, scale)
+        assert stats['detections'] > 0
 
 
 @pytest.mark.parametrize('name', ['DR1Mask', 'DR1Mask-panoptic'])

@@ -381,13 +381,16 @@ class DR1FCOSHead(FCOSHead):
     def _predict_single(self, levels, img_meta: dict, cfg: ConfigDict, rescale: bool,
                         with_nms: bool) -> InstanceData:
         bboxes, scores, labels, embeds = [], [], [], []
+        nms_pre = cfg.get('nms_pre', -1)
         for cls_score, bbox_pred, centerness, embedding, level_priors in levels:
             score = cls_score.permute(1, 2, 0).reshape(-1, self.cls_out_channels).sigmoid()
             ctr = centerness.permute(1, 2, 0).reshape(-1, 1).sigmoid()
             if self.thresh_with_ctr:
                 score = score * ctr
+            # nms_pre <= 0 keeps every score above the threshold: MMDetection's filter
+            # would cut at min(nms_pre, n) = nms_pre and so drop the lowest ones
             kept_scores, kept_labels, kept_inds, kept = filter_scores_and_topk(
-                score, cfg.score_thr, cfg.get('nms_pre', -1), dict(
+                score, cfg.score_thr, nms_pre if nms_pre > 0 else score.numel(), dict(
                     bbox_pred=bbox_pred.permute(1, 2, 0).reshape(-1, 4),
                     priors=level_priors,
                     embedding=embedding.flatten(1).t()))  # (H_l W_l, E)

@@ -316,7 +316,9 @@ def duplicate_things(masks: Tensor, areas: Tensor, candidates: Tensor,
     for i in range(order.size(0)):
         k = order[i]
         mask = masks[k]
-        is_duplicate = (mask & taken).sum() > limits[k]
+        # counted in float32 (exact below 2**24 pixels): the ONNX exporter would cast the
+        # map to int64 for an integer sum, 8 bytes per pixel in every iteration
+        is_duplicate = (mask & taken).float().sum() > limits[k]
         duplicate[k] = is_duplicate
         if not bool(is_duplicate):  # one in-place pass, only for the kept ones
             taken |= mask

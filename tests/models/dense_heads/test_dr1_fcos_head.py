@@ -1,4 +1,6 @@
 """DR1FCOSHead: FCOS plus contexts and embeddings (Eq. 5), positives for the mask branch."""
+import copy
+
 import pytest
 import torch
 from mmdet.models.dense_heads import FCOSHead
@@ -18,7 +20,9 @@ COMMON = dict(num_classes=3, in_channels=16, feat_channels=16, stacked_convs=1, 
 
 
 def make_head(**kwargs):
-    head = DR1FCOSHead(context_channels=8, embedding_channels=5, **COMMON, **kwargs)
+    # a copy: tests change head.test_cfg, which would otherwise be COMMON's dict
+    head = DR1FCOSHead(context_channels=8, embedding_channels=5, **copy.deepcopy(COMMON),
+                       **kwargs)
     head.init_weights()
     return head
 
@@ -209,6 +213,17 @@ def test_score_threshold_is_taken_on_cls_times_centerness(thresh_with_ctr, kept)
     assert (len(result) > 0) == kept
     if kept:
         torch.testing.assert_close(result.scores, torch.full_like(result.scores, 0.2))
+
+
+@pytest.mark.parametrize('nms_pre, kept', [(-1, 3 * 341), (0, 3 * 341), (7, 7 * 4 + 3)])
+def test_nms_pre_cuts_each_level_and_none_or_zero_keeps_every_score(nms_pre, kept):
+    """128x128 input: 256 + 64 + 16 + 4 + 1 = 341 locations of 3 classes, all above 0
+    (the last level has 3 scores, fewer than nms_pre 7)."""
+    head = make_head().eval()
+    head.test_cfg['nms_pre'] = nms_pre
+    result = head.predict_by_feat(*dense_outputs(0.5, 0.5), batch_img_metas=METAS,
+                                  with_nms=False)[0]
+    assert len(result) == kept
 
 
 def test_no_learnable_scale_per_level_unless_asked():

@@ -281,8 +281,10 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
                 print(f'{subject.name}: no ONNX Runtime run ({e})')
     for index in range(len(images)):
         # interleaved: image i through every model in turn, starting one model later at
-        # each image, so that every model follows every other equally often (a model that
-        # always ran after a large one found the caches full of that one's data)
+        # each image, so that the first model no longer always follows the last one (a
+        # model that always ran after a large one found the caches full of that one's
+        # data); the cyclic order stays, so with three or more models each one still
+        # follows its cyclic predecessor in most images
         shift = index % len(subjects)
         for subject in subjects[shift:] + subjects[:shift]:
             subject.run(index, timed=index >= args.warmup)

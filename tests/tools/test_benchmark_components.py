@@ -2,7 +2,11 @@
 import json
 import os.path as osp
 
+import numpy as np
+import torch
 from conftest import REPO_ROOT, load_tool
+
+from mmdet_dr1mask.models.layers import DR1Conv
 
 TINY = osp.join(REPO_ROOT, 'configs', 'dr1mask', 'dr1mask_r18_fpn_tiny_synthetic.py')
 
@@ -40,3 +44,15 @@ def test_conv_groups_also_time_both_convs_in_onnx_runtime():
                         '--size', '64', '96', '--onnxruntime'])
     names = [r['name'] for r in report['groups']['conv-32']]
     assert names[-2:] == ['conv 32->32 [onnxruntime]', 'DR1Conv 32->32 [onnxruntime]']
+
+
+def test_exporting_for_onnx_runtime_leaves_the_timed_pytorch_module_in_eval_mode():
+    """The exporter restores the mode of the module it is given, recursively: a wrapper
+    in training mode used to turn the PyTorch DR1Conv it wraps to training mode."""
+    tool = load_tool('analysis_tools/benchmark_components.py')
+    dr1 = DR1Conv(8, 8, 3, norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU')).eval()
+    x, a, b = (torch.randn(1, 8, 6, 7) for _ in range(3))
+    run = tool.onnxruntime_call(tool._Call(dr1), (x, a, b))
+    assert not any(m.training for m in dr1.modules())
+    with torch.no_grad():
+        assert np.allclose(run()[0], dr1(x, a, b).numpy(), atol=1e-5)

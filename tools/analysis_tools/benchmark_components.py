@@ -8,11 +8,12 @@ after padding; FPN P3 is 100x152):
 * ``conv-32``, ``conv-64``, ``conv-256``: a plain conv (ConvModule with BN and ReLU)
   against DR1Conv of the same shape (Eq. 4: the same conv of X * A, times B), at the
   basis widths D = 32 and 64 and at 256 channels, on P3: DR1Conv's inference path (BN
-  folded into the conv, activation and product with B in place), its unfused path
-  (conv, BN, ReLU, two products: what training runs), and the plain conv with its BN
-  folded too; with ``--onnxruntime`` also the plain conv and DR1Conv exported to ONNX
-  and run by ONNX Runtime (timed among themselves after the PyTorch subjects, ratios to
-  the PyTorch plain conv).
+  folded into the conv, activation and product with B in place), its unfused path (conv,
+  BN, ReLU, two products: what training runs), and the plain conv through DR1Conv's
+  inference path without factors; with ``--onnxruntime`` also the plain conv and DR1Conv
+  exported to ONNX and run by ONNX Runtime (timed among themselves after the PyTorch
+  subjects, ratios to the PyTorch plain conv). On CPU each row also gives the median
+  count of minor page faults per call.
 * ``basis``: DR1Basis (Eq. 6) at D = 32 and 64 against BlendMask's basis (P3-P5, 128
   channels, 4 bases), from FPN features P3-P7 (and contexts) to the stride-4 output.
 * ``blender``: the three blenders of Table 4 (vector, full, factored attention, D = 32)
@@ -35,6 +36,7 @@ import ctypes.util
 import datetime
 import json
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -90,15 +92,22 @@ def fpn_shapes(size: List[int]) -> List[tuple]:
 
 def onnxruntime_call(module: torch.nn.Module, inputs: tuple) -> Callable[[], Any]:
     """``module`` exported to ONNX and run by ONNX Runtime on ``inputs`` (CPU, as many
-    threads as torch, no spinning: the subjects take turns on the same cores)."""
+    threads as torch, no spinning: the subjects take turns on the same cores).
+
+    A copy in eval mode is exported: the exporter puts the module it gets back into that
+    module's mode, recursively, which for a wrapper made in training mode turned the
+    PyTorch subject it wraps to training mode (BN on batch statistics, DR1Conv's unfused
+    path) in every ``--onnxruntime`` run up to 2026-12-04 (docs/benchmarks.md).
+    """
+    import copy
     import tempfile
 
     import onnxruntime as ort
     names = [f'input{i}' for i in range(len(inputs))]
     with tempfile.TemporaryDirectory() as tmp, torch.no_grad():
         path = f'{tmp}/module.onnx'
-        torch.onnx.export(module, inputs, path, dynamo=False, opset_version=17,
-                          input_names=names)
+        torch.onnx.export(copy.deepcopy(module).eval(), inputs, path, dynamo=False,
+                          opset_version=17, input_names=names)
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
         options.add_session_config_entry('session.intra_op.allow_spinning', '0')
@@ -180,21 +189,38 @@ def component_subjects(group: str, size: List[int], device: str, onnx: bool = Fa
 @torch.no_grad()
 def time_group(subjects: Dict[str, Callable[[], Any]], repeats: int, warmup: int,
                device: str) -> List[Dict[str, Any]]:
-    """Round-robin timing; median ms per call and ratio to the first subject."""
+    """Round-robin timing; median ms per call and ratio to the first subject.
+
+    On CPU also the median count of minor page faults per call: a fresh buffer of a
+    P3-sized map (2 MB at D = 32) costs about 470 of them (some 0.4 ms) whenever glibc has
+    given the memory back to the system, which depends on what ran before, so that a
+    subject's time moves with its neighbours' allocations (docs/benchmarks.md).
+    """
+    cuda = device.startswith('cuda')
     times = {name: [] for name in subjects}
+    faults = {name: [] for name in subjects}
     for round_index in range(warmup + repeats):
         for name, call in subjects.items():
-            if device.startswith('cuda'):
+            if cuda:
                 torch.cuda.synchronize()
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             start = time.perf_counter()
             call()
-            if device.startswith('cuda'):
+            if cuda:
                 torch.cuda.synchronize()
             if round_index >= warmup:
                 times[name].append((time.perf_counter() - start) * 1000)
+                faults[name].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt -
+                                    before)
     first = statistics.median(next(iter(times.values())))
-    return [dict(name=n, median_ms=statistics.median(t), ratio_to_first=statistics.median(t)
-                 / first) for n, t in times.items()]
+    rows = []
+    for name, t in times.items():
+        row = dict(name=name, median_ms=statistics.median(t),
+                   ratio_to_first=statistics.median(t) / first)
+        if not cuda:
+            row['median_page_faults'] = statistics.median(faults[name])
+        rows.append(row)
+    return rows
 
 
 def _proc_status_bytes(field: str) -> int:
@@ -297,8 +323,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
                     rows.append(row)
             report['groups'][group] = rows
             for r in rows:
+                faults = r.get('median_page_faults')
                 print(f"{group:8s} {r['name']:48s} {r['median_ms']:9.2f} ms "
-                      f"{r['ratio_to_first']:6.3f}")
+                      f"{r['ratio_to_first']:6.3f}" +
+                      ('' if faults is None else f" {faults:7.0f} page faults"))
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(report, f, indent=1)

@@ -1,6 +1,7 @@
 """The CPU panoptic kernels' loader: switched off by the environment, and a build that
-fails leaves the tensor forms with one warning. (What the kernels compute is checked
-against the tensor forms in test_aligned_argmax.py and test_dr1_panoptic_head.py.)"""
+fails leaves the tensor forms with one warning. (The build flags: test_cpu_extension.py;
+what the kernels compute is checked against the tensor forms in test_aligned_argmax.py and
+test_dr1_panoptic_head.py.)"""
 import warnings
 
 import pytest
@@ -16,34 +17,6 @@ def test_the_source_ships_beside_the_loader():
     text = panoptic_kernels.SOURCE.read_text()
     for name in panoptic_kernels.FUNCTIONS:
         assert f' {name}(' in text
-
-
-@pytest.mark.parametrize('backend', ['OpenMP', 'native thread pool'])
-def test_the_kernels_are_built_with_openmp_where_torch_uses_it_else_without(backend,
-                                                                             monkeypatch):
-    """ATen's parallel_for is inline: without -fopenmp the kernels would run on one thread.
-    Where the OpenMP build fails (a compiler without OpenMP) the plain build is used,
-    without a warning."""
-    flags_tried = []
-
-    def load_inline(*args, extra_cflags=(), extra_ldflags=(), **kwargs):
-        flags_tried.append(list(extra_cflags))
-        if '-fopenmp' in extra_cflags:
-            assert '-fopenmp' in extra_ldflags
-            raise RuntimeError('no OpenMP')
-        return 'module'
-    monkeypatch.setattr('torch.utils.cpp_extension.load_inline', load_inline)
-    monkeypatch.setattr('torch.__config__.parallel_info',
-                        lambda: f'ATen parallel backend: {backend}\n')
-    monkeypatch.setattr(panoptic_kernels, '_LOADED', {})
-    monkeypatch.setenv('DR1MASK_CPU_KERNELS', '1')
-    with warnings.catch_warnings():
-        warnings.simplefilter('error')
-        assert panoptic_kernels.cpu_kernels() == 'module'
-    if backend == 'OpenMP':
-        assert flags_tried == [['-O3', '-fopenmp'], ['-O3']]
-    else:
-        assert flags_tried == [['-O3']]
 
 
 def test_a_failed_build_warns_once_and_the_tensor_forms_run(monkeypatch):

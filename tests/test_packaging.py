@@ -64,18 +64,22 @@ def test_installed_wheel_is_imported_from_its_target(installed_wheel, tmp_path):
     assert out.strip().startswith(installed_wheel['target'])
 
 
-def test_wheel_ships_the_cpu_panoptic_kernels_and_builds_them(installed_wheel, tmp_path):
-    """The C++ source is package data and ninja a requirement: load_inline builds the
+def test_wheel_ships_the_cpu_kernels_and_builds_them(installed_wheel, tmp_path):
+    """The C++ sources are package data and ninja a requirement: load_inline builds the
     kernels from the installed package (from PyTorch's extension cache when built before)."""
     with zipfile.ZipFile(installed_wheel['wheel']) as wheel:
         names = set(wheel.namelist())
         metadata = next(n for n in names if n.endswith('.dist-info/METADATA'))
         requires = email.message_from_bytes(wheel.read(metadata)).get_all('Requires-Dist')
     assert 'mmdet_dr1mask/models/seg_heads/panoptic_kernels.cpp' in names
+    assert 'mmdet_dr1mask/models/layers/dr1_conv_kernels.cpp' in names
     assert 'ninja' in [req.split(';')[0].strip() for req in requires], requires
     out = run_checked([sys.executable, '-c',
                        'from mmdet_dr1mask.models.seg_heads import panoptic_kernels as k; '
-                       'print(k.SOURCE, k.cpu_kernels() is not None)'],
+                       'from mmdet_dr1mask.models.layers import dr1_conv_kernels as c; '
+                       'print(k.SOURCE, k.cpu_kernels() is not None, '
+                       'c.SOURCE, c.dr1_conv_kernels() is not None)'],
                       env=installed_wheel['env'], cwd=str(tmp_path))
-    source, built = out.split()[-2:]
+    source, built, conv_source, conv_built = out.split()[-4:]
     assert source.startswith(installed_wheel['target']) and built == 'True', out
+    assert conv_source.startswith(installed_wheel['target']) and conv_built == 'True', out

@@ -101,9 +101,10 @@ say "installing mmdet_dr1mask in editable mode"
 "${PIP[@]}" install --no-deps --no-build-isolation -e .
 
 PYTHONWARNINGS=ignore "$PY" -c 'import torch, mmcv._ext, mmdet, mmengine, mim, mmdet_dr1mask'
-say "building the CPU panoptic kernels (about 25 s; cached in PyTorch's extension folder)"
+say "building the CPU kernels (about 50 s; cached in PyTorch's extension folder)"
 PYTHONWARNINGS=ignore "$PY" -c 'from mmdet_dr1mask.models.seg_heads.panoptic_kernels import cpu_kernels
-if cpu_kernels() is None:
+from mmdet_dr1mask.models.layers.dr1_conv_kernels import dr1_conv_kernels
+if cpu_kernels() is None or dr1_conv_kernels() is None:
     print("could not build them: the tensor forms will run instead")'
 echo "$fingerprint" > "$STAMP"
 say "done: torch $("$PY" -c 'import torch; print(torch.__version__)'), mmcv \

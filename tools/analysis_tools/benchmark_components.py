@@ -8,7 +8,8 @@ after padding; FPN P3 is 100x152):
 * ``conv-32``, ``conv-64``, ``conv-256``: a plain conv (ConvModule with BN and ReLU)
   against DR1Conv of the same shape (Eq. 4: the same conv of X * A, times B), at the
   basis widths D = 32 and 64 and at 256 channels, on P3: DR1Conv's inference path (BN
-  folded into the conv, activation and product with B in place), its unfused path (conv,
+  folded into the conv; on CPU up to 64 channels the products done in the two layout
+  passes of a channels-last convolution, see ``dr1_conv.py``), its unfused path (conv,
   BN, ReLU, two products: what training runs), and the plain conv through DR1Conv's
   inference path without factors; with ``--onnxruntime`` also the plain conv and DR1Conv
   exported to ONNX and run by ONNX Runtime (timed among themselves after the PyTorch

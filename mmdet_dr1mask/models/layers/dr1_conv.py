@@ -12,10 +12,13 @@ output location. The static convolution is an mmcv ``ConvModule`` (conv → norm
 → act); with norm and act off it is exactly Eq. 4.
 
 Inference (eval mode, no autograd): a BatchNorm after the conv is folded into the conv's
-weights and bias, and the activation and the product with B run in place on the conv's
-fresh output, so that DR1Conv costs one conv plus the two products' passes over memory
-rather than conv, norm, activation and two more allocations (docs/benchmarks.md,
-component costs). Training and anything that needs gradients take the plain path.
+weights and bias. On CPU (float32, at most ``CHANNELS_LAST_MAX`` channels, C++ kernels
+built) the products take the place of the layout changes a convolution of NCHW tensors
+pays anyway: one pass writes X ∘ A channels-last, the convolution runs on it with no
+reorder (oneDNN's channels-last kernel), and one pass writes act(Y) ∘ B back to NCHW
+(``dr1_conv_kernels.cpp``). Elsewhere the activation and the product with B run in place on
+the conv's fresh output. Training, anything that needs gradients and export tracing take
+the plain path (docs/benchmarks.md, component costs).
 """
 from typing import Optional, Tuple, Union
 
@@ -25,6 +28,13 @@ from mmcv.cnn import ConvModule
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
+
+from .dr1_conv_kernels import dr1_conv_kernels
+
+# Widest DR1Conv (in or out channels) that takes the channels-last CPU path: the basis
+# widths (32, 64) gain (docs/benchmarks.md, component costs); at 256 channels oneDNN's
+# channels-last convolution was slower than its blocked one on this project's CPU.
+CHANNELS_LAST_MAX = 64
 
 
 @MODELS.register_module()
@@ -93,11 +103,13 @@ class DR1Conv(nn.Module):
         """
         if self.use_a:
             _check_factor('A', a, x.shape)
+        inference = not self.training and not torch.is_grad_enabled() and self.foldable
+        if inference and self._channels_last_path(x):
+            return self._channels_last_conv(x, a if self.use_a else None,
+                                            b if self.use_b else None)
+        if self.use_a:
             x = x * a
-        if not self.training and not torch.is_grad_enabled() and self.foldable:
-            y = self._folded_conv(x)
-        else:
-            y = self.conv(x)
+        y = self._folded_conv(x) if inference else self.conv(x)
         if self.use_b:
             _check_factor('B', b, y.shape)
             # in place on a fresh output when nothing records it for backward
@@ -146,6 +158,30 @@ class DR1Conv(nn.Module):
         if self.conv.with_activation:
             y = self.conv.activate(y)
         return y
+
+    def _channels_last_path(self, x: Tensor) -> bool:
+        """Whether this inference call takes the C++ channels-last path."""
+        return x.device.type == 'cpu' and x.dtype == torch.float32 and x.dim() == 4 and \
+            max(self.in_channels, self.out_channels) <= CHANNELS_LAST_MAX and \
+            not torch.jit.is_tracing() and not torch.compiler.is_compiling() and \
+            dr1_conv_kernels() is not None
+
+    def _channels_last_conv(self, x: Tensor, a: Optional[Tensor],
+                            b: Optional[Tensor]) -> Tensor:
+        """Eq. 4 with the products in the layout passes (module docstring); (N, C_out, H', W')."""
+        kernels = dr1_conv_kernels()
+        xa = kernels.mul_to_channels_last(x.contiguous(), None if a is None else a.contiguous())
+        conv = self.conv.conv
+        weight, bias = self.folded_weights()
+        y = F.conv2d(xa, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups)
+        y = y.contiguous(memory_format=torch.channels_last)  # what the convolution gives
+        relu = self.conv.with_activation and type(self.conv.activate) is nn.ReLU
+        if self.conv.with_activation and not relu:
+            y = self.conv.activate(y)
+        if b is not None:
+            _check_factor('B', b, y.shape)
+            b = b.contiguous()
+        return kernels.act_mul_from_channels_last(y, b, relu, xa)  # into X ∘ A's memory
 
     def extra_repr(self) -> str:
         return f'use_a={self.use_a}, use_b={self.use_b}'

@@ -122,3 +122,104 @@ def test_folded_weights_are_kept_until_a_parameter_or_statistic_changes():
                                if v.is_floating_point()}, strict=False)
         torch.testing.assert_close(layer(x, a, b), layer.conv(x * a) * b)
     assert layer.folded_weights()[0] is not first[0]
+
+
+def _random_inference_layer(c_in, c_out, **kwargs):
+    layer = DR1Conv(c_in, c_out, 3, **kwargs)
+    if layer.conv.with_norm:
+        layer.conv.norm.running_mean.normal_()
+        layer.conv.norm.running_var.uniform_(0.5, 2.0)
+    return layer.eval()
+
+
+class _CountingKernels:
+    """dr1_conv_kernels() stand-in that counts the calls into the compiled kernels."""
+
+    def __init__(self, kernels):
+        self.kernels, self.calls = kernels, 0
+
+    def __call__(self):
+        return self
+
+    def __getattr__(self, name):
+        def call(*args):
+            self.calls += 1
+            return getattr(self.kernels, name)(*args)
+        return call
+
+
+@pytest.fixture
+def counting_kernels(monkeypatch):
+    from mmdet_dr1mask.models.layers import dr1_conv
+    kernels = dr1_conv.dr1_conv_kernels()
+    if kernels is None:
+        pytest.skip('the CPU DR1Conv kernels could not be built here')
+    counting = _CountingKernels(kernels)
+    monkeypatch.setattr(dr1_conv, 'dr1_conv_kernels', counting)
+    return counting
+
+
+@pytest.mark.parametrize('use_a, use_b', [(True, True), (True, False), (False, True),
+                                          (False, False)])
+@pytest.mark.parametrize('act_cfg', [dict(type='ReLU'), None, dict(type='LeakyReLU')])
+@pytest.mark.parametrize('stride', [1, 2])
+def test_cpu_inference_takes_the_channels_last_kernels_and_equals_the_training_path(
+        use_a, use_b, act_cfg, stride, counting_kernels):
+    torch.manual_seed(0)
+    layer = _random_inference_layer(5, 7, stride=stride, use_a=use_a, use_b=use_b,
+                                    norm_cfg=dict(type='BN'), act_cfg=act_cfg)
+    x, a = torch.randn(2, 5, 33, 17), torch.randn(2, 5, 33, 17)
+    b = torch.randn(2, 7, *[(s - 1) // stride + 1 for s in (33, 17)])
+    expected = layer.conv(x * a if use_a else x)
+    expected = expected * b if use_b else expected
+    with torch.no_grad():
+        out = layer(x, a if use_a else None, b if use_b else None)
+    assert counting_kernels.calls == 2  # X ∘ A in, act(Y) ∘ B out
+    assert out.is_contiguous() and out.shape == expected.shape
+    torch.testing.assert_close(out, expected.detach(), rtol=1e-5, atol=1e-5)
+
+
+def test_channels_last_path_reads_non_contiguous_factors_and_leaves_its_inputs_alone(
+        counting_kernels):
+    """In DR1Basis A and B are channel slices of one context map (not contiguous at N > 1);
+    the output is a new tensor: writing to it changes none of X, A, B."""
+    torch.manual_seed(0)
+    layer = _random_inference_layer(4, 4, norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU'))
+    x, context = torch.randn(3, 4, 9, 11), torch.randn(3, 8, 9, 11)
+    a, b = context.split(4, dim=1)
+    assert not a.is_contiguous()
+    before = [t.clone() for t in (x, a, b)]
+    with torch.no_grad():
+        out = layer(x, a, b)
+    torch.testing.assert_close(out, layer.conv(x * a).detach() * b, rtol=1e-5, atol=1e-5)
+    out.fill_(7.0)
+    assert all(torch.equal(t, t0) for t, t0 in zip((x, a, b), before))
+
+
+@pytest.mark.parametrize('case', ['training', 'autograd', 'tracing', 'double', 'wide',
+                                  'switched off'])
+def test_the_channels_last_path_is_only_for_cpu_float32_inference_of_narrow_convs(
+        case, counting_kernels, monkeypatch):
+    from mmdet_dr1mask.models.layers import dr1_conv
+    torch.manual_seed(0)
+    channels = dr1_conv.CHANNELS_LAST_MAX + 1 if case == 'wide' else 4
+    layer = _random_inference_layer(channels, channels, norm_cfg=dict(type='BN'),
+                                    act_cfg=dict(type='ReLU'))
+    x, a, b = (torch.randn(1, channels, 6, 5) for _ in range(3))
+    if case == 'training':
+        layer.train()
+    if case == 'double':
+        layer, x, a, b = layer.double(), x.double(), a.double(), b.double()
+    if case == 'switched off':
+        monkeypatch.setattr(dr1_conv, 'dr1_conv_kernels', lambda: None)
+    if case == 'autograd':
+        out = layer(x, a, b)
+    elif case == 'tracing':
+        with torch.no_grad():
+            traced = torch.jit.trace(layer, (x, a, b), check_trace=False)
+        out = traced(x, a, b)
+    else:
+        with torch.no_grad():
+            out = layer(x, a, b)
+    assert counting_kernels.calls == 0
+    assert out.shape == (1, channels, 6, 5)

@@ -31,7 +31,7 @@ def rows_of(path):
             ort=ort[1]['median_ms'] / ort[0]['median_ms'] if ort else None)
 
 
-for folder in ('conv', 'tool_before_eval_fix'):
+for folder in ('conv', 'rule_runs', 'tool_before_eval_fix'):
     print(f'== {folder}')
     table = collections.defaultdict(list)
     for path in sorted(glob.glob(osp.join(HERE, folder, '*.json'))):
@@ -42,6 +42,7 @@ for folder in ('conv', 'tool_before_eval_fix'):
         dr1 = [r['dr1'] for r in rows]
         print(f'{group} {setting:11s} runs {len(rows):2d}  DR1Conv / plain conv: median '
               f'{statistics.median(dr1):.3f}, range {min(dr1):.3f}-{max(dr1):.3f}, '
+              + (f'8th smallest {sorted(dr1)[7]:.3f}, ' if len(dr1) == 10 else '') +
               f'<= 1.10 in {sum(d <= 1.10 for d in dr1)}; no factors: median '
               f'{statistics.median(r["no_factors"] for r in rows):.3f}; unfused: median '
               f'{statistics.median(r["unfused"] for r in rows):.3f}; plain conv '

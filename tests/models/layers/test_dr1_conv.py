@@ -223,3 +223,20 @@ def test_the_channels_last_path_is_only_for_cpu_float32_inference_of_narrow_conv
             out = layer(x, a, b)
     assert counting_kernels.calls == 0
     assert out.shape == (1, channels, 6, 5)
+
+
+def test_the_channels_last_weight_is_kept_and_renewed_with_the_folded_weights(
+        counting_kernels):
+    torch.manual_seed(0)
+    layer = _random_inference_layer(4, 4, norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU'))
+    x, a, b = (torch.randn(1, 4, 5, 6) for _ in range(3))
+    with torch.no_grad():
+        layer(x, a, b)
+        weight = layer._folded[2]
+        assert weight.is_contiguous(memory_format=torch.channels_last)
+        assert torch.equal(weight, layer.folded_weights()[0])
+        layer(x, a, b)
+        assert layer._folded[2] is weight
+        layer.conv.conv.weight.mul_(2.0)  # in place, as load_state_dict does
+        torch.testing.assert_close(layer(x, a, b), layer.conv(x * a) * b)
+    assert layer._folded[2] is not weight

@@ -5,6 +5,8 @@ import json
 import os.path as osp
 import statistics
 
+from scipy.stats import wilcoxon
+
 HERE = osp.dirname(osp.abspath(__file__))
 
 
@@ -31,7 +33,7 @@ def rows_of(path):
             ort=ort[1]['median_ms'] / ort[0]['median_ms'] if ort else None)
 
 
-for folder in ('conv', 'rule_runs', 'tool_before_eval_fix'):
+for folder in ('conv', 'rule_runs', 'rule2_runs', 'tool_before_eval_fix'):
     print(f'== {folder}')
     table = collections.defaultdict(list)
     for path in sorted(glob.glob(osp.join(HERE, folder, '*.json'))):
@@ -55,3 +57,16 @@ for k in ('k1', 'k0'):
     runs = [load(p)['groups']['basis'] for p in
             sorted(glob.glob(osp.join(HERE, 'basis', f'{k}_run*.json')))]
     print(k, [(round(r[0]['median_ms'], 2), round(r[1]['median_ms'], 2)) for r in runs])
+print('== rule2_runs: new code against fc96df7, paired rounds (two-sided Wilcoxon)')
+for group in ('conv-32', 'conv-64'):
+    for setting in ('default', 'keep'):
+        ratios = {}
+        for code in ('new', 'prev'):
+            ratios[code] = []
+            for i in range(1, 11):
+                rows = load(osp.join(HERE, 'rule2_runs', f'{setting}_{code}_run{i}.json')
+                            )['groups'][group]
+                ratios[code].append(rows[1]['median_ms'] / rows[0]['median_ms'])
+        p = wilcoxon(ratios['new'], ratios['prev']).pvalue
+        print(f'{group} {setting:8s} new {statistics.median(ratios["new"]):.3f} '
+              f'fc96df7 {statistics.median(ratios["prev"]):.3f} p = {p:.2f}')

@@ -46,6 +46,7 @@ from mmcv.ops import nms as mmcv_nms
 from mmcv.ops import roi_align as mmcv_roi_align
 from mmdet.structures.bbox import distance2bbox
 from torch import Tensor, nn
+from torch.onnx.operators import shape_as_tensor
 
 from ..models.detectors import BlendMask, DR1Mask
 from ..models.seg_heads.dr1_panoptic_head import covered_things, duplicate_things, encode_panoptic
@@ -239,7 +240,7 @@ class ExportableSegmentor(nn.Module):
             # threshold 0, ONNX TopK over all of P3's scores took 120 of 1300 ms per photo)
             if nms_pre > 0:
                 # k = min(nms_pre, number of scores) as a traced tensor, not a frozen int
-                k = torch._shape_as_tensor(flat)[0].clamp(max=nms_pre)
+                k = shape_as_tensor(flat)[0].clamp(max=nms_pre)
                 top_scores, top = flat.topk(k)
             else:
                 top_scores, top = flat.sort(descending=True)

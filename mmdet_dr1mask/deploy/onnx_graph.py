@@ -27,10 +27,12 @@ what differs from the PyTorch ``predict`` is written for fixed-shape-free tracin
   image's size);
 * NMS and RoIAlign as functions whose forward is mmcv's kernel (eager results are the
   PyTorch model's) and whose ONNX symbolic is the standard operator;
-* mask pasting and the panoptic resampling as separable bilinear interpolation, two
-  small matrix products per mask instead of a (K, H, W, 2) sampling grid: the same
-  values as ``grid_sample`` (MMDetection's ``_do_paste_mask``, ``AlignedArgmax``) up to
-  rounding.
+* mask pasting as separable bilinear interpolation, two small matrix products per mask
+  instead of a (K, H, W, 2) sampling grid: the same values as ``grid_sample``
+  (MMDetection's ``_do_paste_mask``) up to rounding;
+* the panoptic resampling as one ONNX ``Resize`` (linear, ``tf_crop_and_resize``) of the
+  logits padded by one edge pixel: ``AlignedArgmax``'s values up to rounding, four
+  samples per output pixel instead of products with every basis row and column.
 
 Exported with PyTorch's TorchScript-based ONNX exporter (``dynamo=False``): the
 post-processing has data-dependent sizes (score filter, NMS output), which the tracer
@@ -148,26 +150,71 @@ def paste_masks_separable(probs: Tensor, boxes: Tensor, out_h: Tensor, out_w: Te
     return wy @ probs @ wx.transpose(1, 2)
 
 
+class _CropAndResize(torch.autograd.Function):
+    """ONNX ``Resize`` (linear, ``tf_crop_and_resize``) of one (1, C, L_y, L_x) map.
+
+    Output pixel (y, x) samples the map bilinearly at
+    (start_y · (L_y - 1) + y · (end_y - start_y) · (L_y - 1) / (H_o - 1), same for x), the
+    ONNX definition, for coordinates inside the map; ``roi`` is (8,) ONNX's
+    ``[starts..., ends...]`` over the four axes and ``sizes`` (4,) int64 the output shape.
+    The forward computes it as two small matrix products, in the graph it is one operator:
+    ONNX Runtime's Resize visits four samples per output pixel where the products
+    multiply by every row and column (docs/deployment.md).
+    """
+
+    @staticmethod
+    def forward(ctx, image: Tensor, roi: Tensor, sizes: Tensor) -> Tensor:
+        def weights(axis: int) -> Tensor:
+            length, size_out = image.size(axis), sizes[axis]
+            pos = torch.arange(size_out, dtype=image.dtype, device=image.device)
+            start, end = roi[axis], roi[axis + 4]
+            coord = start * (length - 1) + pos * (end - start) * (length - 1) / \
+                (size_out - 1).clamp(min=1).to(image.dtype)
+            return bilinear_weights(coord, length)
+
+        return (weights(2) @ image[0] @ weights(3).t())[None]
+
+    @staticmethod
+    def symbolic(g, image, roi, sizes):
+        no_scales = g.op('Constant', value_t=torch.tensor([], dtype=torch.float32))
+        return g.op('Resize', image, roi, no_scales, sizes, mode_s='linear',
+                    coordinate_transformation_mode_s='tf_crop_and_resize')
+
+
 def resample_argmax(logits: Tensor, img_shape: Tensor, out_h: Tensor, out_w: Tensor,
                     stride: int) -> Tuple[Tensor, Tensor]:
     """Arg-max of (C, h, w) logits resampled aligned to (out_h, out_w), as ``AlignedArgmax``.
 
     Original pixel y sits at input pixel (y + 0.5) · H_i / H_o - 0.5 and input pixel y_i at
-    basis coordinate y_i / stride; beyond the first or last basis pixel the edge value.
+    basis coordinate c = y_i / stride; beyond the first or last basis pixel the edge value.
+    The logits are padded by one edge pixel on each side, so that every c (always inside
+    (-1, h)) lies inside the padded map at c + 1 and the edge rule needs no clamp, and then
+    resampled by one ``Resize`` whose region of interest is the affine map y -> c(y) + 1.
 
     Returns:
         (out_h, out_w) arg-max over all channels and the (C, out_h, out_w) resampled
         logits (for an arg-max over a subset of channels).
     """
-    h, w = logits.shape[-2:]
+    padded = torch.cat([logits[:, :1], logits, logits[:, -1:]], 1)
+    padded = torch.cat([padded[:, :, :1], padded, padded[:, :, -1:]], 2)[None]
+    dtype = logits.dtype
 
-    def axis(size_out: Tensor, size_in: Tensor, size_basis) -> Tensor:
-        pos = torch.arange(size_out, dtype=logits.dtype, device=logits.device) + 0.5
-        coord = (pos * size_in.to(logits.dtype) / size_out.to(logits.dtype) - 0.5) / stride
-        return bilinear_weights(coord.clamp(min=0).clamp(max=size_basis - 1), size_basis)
+    def region(size_out: Tensor, size_in: Tensor, length: Tensor) -> Tuple[Tensor, Tensor]:
+        # c(y) + 1 = first + y · step, as start · (L - 1) + y · (end - start) · (L - 1) / (H_o - 1)
+        ratio = size_in.to(dtype) / size_out.to(dtype)
+        first, step = (0.5 * ratio - 0.5) / stride + 1, ratio / stride
+        span = (length - 1).to(dtype)
+        start = first / span
+        return start, start + step * (size_out - 1).to(dtype) / span
 
-    wy, wx = axis(out_h, img_shape[0], h), axis(out_w, img_shape[1], w)  # (H_o, h), (W_o, w)
-    resampled = wy @ logits @ wx.t()
+    shape = shape_as_tensor(padded)  # (1, C, h + 2, w + 2)
+    start_y, end_y = region(out_h, img_shape[0], shape[2])
+    start_x, end_x = region(out_w, img_shape[1], shape[3])
+    zero, one = torch.zeros_like(start_y), torch.ones_like(start_y)
+    roi = torch.stack([zero, zero, start_y, start_x, one, one, end_y, end_x])
+    sizes = torch.cat([shape[:2], out_h.reshape(1).to(shape.dtype),
+                       out_w.reshape(1).to(shape.dtype)])
+    resampled = _CropAndResize.apply(padded, roi, sizes)[0]
     return resampled.argmax(0), resampled
 
 

@@ -4,12 +4,18 @@ gives PyTorch's results: same detections, boxes within 1e-3 relative, mask IoU >
 import copy
 from typing import Optional
 
+import numpy as np
 import pytest
 import torch
 from conftest import build_tiny_model, image_batch, set_score_thr, tiny_model_config
 
 from mmdet_dr1mask.deploy import ExportableSegmentor, OnnxRuntimeSegmentor, export_onnx
-from mmdet_dr1mask.deploy.onnx_graph import bilinear_weights, paste_masks_separable
+from mmdet_dr1mask.deploy.onnx_graph import (
+    OPSET,
+    bilinear_weights,
+    paste_masks_separable,
+    resample_argmax,
+)
 from mmdet_dr1mask.deploy.ort_backend import graph_inputs
 from mmdet_dr1mask.deploy.parity import compare, within_limits
 
@@ -144,3 +150,63 @@ def test_bilinear_weights_are_the_hat_function_with_zero_padding():
     weights = bilinear_weights(torch.tensor([0., 0.25, 2.0, -0.5, 3.5]), 3)
     assert torch.allclose(weights, torch.tensor([
         [1., 0., 0.], [0.75, 0.25, 0.], [0., 0., 1.], [0.5, 0., 0.], [0., 0., 0.]]))
+
+
+GEOMETRIES = [  # (h, w) basis, (H_i, W_i) input image, (H_o, W_o) output, stride
+    ((8, 12), (30, 45), (61, 90), 4), ((16, 20), (62, 80), (20, 33), 4),
+    ((5, 6), (20, 24), (1, 1), 4), ((9, 130), (33, 517), (33, 517), 4),
+    ((1, 7), (4, 28), (3, 50), 4)]
+
+
+def _clamped_resampling(logits, img_shape, out_shape, stride):
+    """The aligned resampling with clamped coordinates (AlignedArgmax's definition)."""
+    def axis(size_out, size_in, size_basis):
+        coord = ((torch.arange(size_out) + 0.5) * size_in / size_out - 0.5) / stride
+        return bilinear_weights(coord.clamp(0, size_basis - 1), size_basis)
+    return axis(out_shape[0], img_shape[0], logits.size(1)) @ logits @ \
+        axis(out_shape[1], img_shape[1], logits.size(2)).t()
+
+
+@pytest.mark.parametrize('basis, img_shape, out_shape, stride', GEOMETRIES)
+def test_panoptic_resampling_by_crop_and_resize_equals_the_clamped_definition(
+        basis, img_shape, out_shape, stride):
+    torch.manual_seed(0)
+    logits = torch.randn(6, *basis)
+    channels, resampled = resample_argmax(logits, torch.tensor(img_shape),
+                                          torch.tensor(out_shape[0]),
+                                          torch.tensor(out_shape[1]), stride)
+    expected = _clamped_resampling(logits, img_shape, out_shape, stride)
+    # float32 coordinates from the region's ends: off by up to ~1e-5 of a basis pixel
+    assert torch.allclose(resampled, expected, atol=1e-4)
+    assert torch.equal(channels, resampled.argmax(0))
+
+
+def test_panoptic_resampling_is_one_resize_in_onnx_runtime_at_any_size(tmp_path):
+    """Exported once, at one geometry; ONNX Runtime's Resize gives the definition's values at
+    every geometry (sizes stay dynamic)."""
+    import onnx
+    import onnxruntime as ort
+
+    class Resample(torch.nn.Module):
+        def forward(self, logits, img_shape, out_h, out_w):
+            return resample_argmax(logits, img_shape, out_h, out_w, 4)
+
+    def inputs(basis, img_shape, out_shape):
+        return (torch.randn(6, *basis), torch.tensor(img_shape), torch.tensor(out_shape[0]),
+                torch.tensor(out_shape[1]))
+
+    path = str(tmp_path / 'resample.onnx')
+    torch.onnx.export(Resample(), inputs(*GEOMETRIES[0][:3]), path, dynamo=False,
+                      opset_version=OPSET, input_names=['logits', 'img_shape', 'h', 'w'],
+                      dynamic_axes={'logits': {0: 'c', 1: 'bh', 2: 'bw'}})
+    ops = [node.op_type for node in onnx.load(path).graph.node]
+    assert ops.count('Resize') == 1 and 'MatMul' not in ops
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    torch.manual_seed(0)
+    for basis, img_shape, out_shape, stride in GEOMETRIES:
+        feeds = inputs(basis, img_shape, out_shape)
+        channels, resampled = session.run(None, dict(zip(
+            ['logits', 'img_shape', 'h', 'w'], (t.numpy() for t in feeds))))
+        expected = _clamped_resampling(feeds[0], img_shape, out_shape, stride)
+        assert np.allclose(resampled, expected.numpy(), atol=1e-3), basis
+        assert (channels == expected.argmax(0).numpy()).mean() > 0.99, basis

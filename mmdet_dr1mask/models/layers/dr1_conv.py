@@ -153,9 +153,9 @@ class DR1Conv(nn.Module):
         return folded
 
     def _channels_last_weights(self) -> Tuple[Tensor, Optional[Tensor]]:
-        """``folded_weights`` with the weight in channels-last memory, kept like them: a
-        convolution of a channels-last input runs about 4 % faster with it (oneDNN's
-        weight reorder then starts from its own order; docs/benchmarks.md)."""
+        """``folded_weights`` with the weight in channels-last memory, kept like them (a
+        convolution of a channels-last input ran about 4 % faster with it in isolation;
+        in the component tool's rounds no difference was detectable, docs/benchmarks.md)."""
         weight, bias = self.folded_weights()  # renews self._folded when a source changed
         key, folded, channels_last = self._folded
         if channels_last is None:

@@ -62,8 +62,9 @@ at::Tensor mul_to_channels_last(const at::Tensor& x, const c10::optional<at::Ten
 // (N, C, H, W) Y in channels-last memory and optional contiguous B of its shape ->
 // max(Y, 0) ∘ B (relu) or Y ∘ B, contiguous NCHW; without B just the activation. Written
 // into the memory of `reuse` (a float32 CPU tensor nothing reads any more, e.g. the X ∘ A
-// the convolution has consumed) where it holds at least Y's size: a fresh buffer of this
-// size costs its page faults again whenever the allocator has given memory back.
+// the convolution has consumed) where it holds exactly Y's size (a larger one would be
+// kept alive by the smaller output): a fresh buffer of this size costs its page faults
+// again whenever the allocator has given memory back.
 at::Tensor act_mul_from_channels_last(const at::Tensor& y, const c10::optional<at::Tensor>& b,
                                       bool relu, const c10::optional<at::Tensor>& reuse) {
   check_nchw(y, "Y");
@@ -79,7 +80,7 @@ at::Tensor act_mul_from_channels_last(const at::Tensor& y, const c10::optional<a
   at::Tensor out;
   if (reuse.has_value() && reuse->defined() && reuse->scalar_type() == at::kFloat &&
       reuse->device().is_cpu() && reuse->storage_offset() == 0 && !reuse->is_alias_of(y) &&
-      reuse->storage().nbytes() >= static_cast<size_t>(y.numel()) * sizeof(float)) {
+      reuse->storage().nbytes() == static_cast<size_t>(y.numel()) * sizeof(float)) {
     const int64_t h = y.size(2), w = y.size(3);
     out = reuse->as_strided(y.sizes(), {c * h * w, h * w, w, 1});
   } else {

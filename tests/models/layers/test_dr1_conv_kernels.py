@@ -48,16 +48,16 @@ def test_act_mul_from_channels_last_equals_the_product_in_nchw_memory(kernels, s
     assert torch.equal(kernels.act_mul_from_channels_last(y, None, relu, None), act)
 
 
-def test_the_output_reuses_a_given_buffer_only_where_it_fits(kernels):
+def test_the_output_reuses_a_given_buffer_only_of_exactly_its_size(kernels):
     torch.manual_seed(0)
     y = torch.randn(2, 6, 5, 4).contiguous(memory_format=torch.channels_last)
     b = torch.randn(2, 6, 5, 4)
     spare = torch.empty(2, 6, 5, 4).contiguous(memory_format=torch.channels_last)
     out = kernels.act_mul_from_channels_last(y, b, True, spare)
     assert out.data_ptr() == spare.data_ptr() and torch.equal(out, y.relu() * b)
-    small = torch.empty(10)
-    out = kernels.act_mul_from_channels_last(y, b, True, small)
-    assert out.data_ptr() != small.data_ptr() and torch.equal(out, y.relu() * b)
+    for other in (torch.empty(10), torch.empty(2 * y.numel())):  # too small, too large
+        out = kernels.act_mul_from_channels_last(y, b, True, other)
+        assert out.data_ptr() != other.data_ptr() and torch.equal(out, y.relu() * b)
     out = kernels.act_mul_from_channels_last(y, b, True, y)  # never Y itself
     assert out.data_ptr() != y.data_ptr() and torch.equal(out, y.relu() * b)
 

@@ -11,12 +11,29 @@ import os
 import warnings
 from pathlib import Path
 from types import ModuleType
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
+
+_BUILT: Dict[str, Optional[ModuleType]] = {}  # by extension name, once per process
 
 
 def kernels_enabled() -> bool:
     """False where ``DR1MASK_CPU_KERNELS=0`` switches every C++ kernel off."""
     return os.environ.get('DR1MASK_CPU_KERNELS', '1') != '0'
+
+
+def cpu_kernels_of(name: str, source: Path, functions: Sequence[str],
+                   purpose: str) -> Optional[ModuleType]:
+    """The compiled kernels of ``source``, built (or tried) once per process.
+
+    Returns:
+        The module, or None where the kernels are switched off (``DR1MASK_CPU_KERNELS=0``)
+        or could not be built in this process (one warning, at the first try).
+    """
+    if not kernels_enabled():
+        return None
+    if name not in _BUILT:
+        _BUILT[name] = build_cpu_extension(name, source, functions, purpose)
+    return _BUILT[name]
 
 
 def build_cpu_extension(name: str, source: Path, functions: Sequence[str],
@@ -51,5 +68,5 @@ def build_cpu_extension(name: str, source: Path, functions: Sequence[str],
             errors.append(error)
     warnings.warn(f'mmdet_dr1mask: the {purpose} could not be built ({errors[-1]!r}); '
                   'using the slower tensor operations instead (set DR1MASK_CPU_KERNELS=0 '
-                  'to skip this attempt)', stacklevel=3)
+                  'to skip this attempt)', stacklevel=4)
     return None

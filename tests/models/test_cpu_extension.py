@@ -56,3 +56,19 @@ def test_the_environment_switches_every_kernel_off(value, enabled, monkeypatch):
     else:
         monkeypatch.setenv('DR1MASK_CPU_KERNELS', value)
     assert cpu_extension.kernels_enabled() is enabled
+
+
+def test_each_extension_is_built_once_per_process_and_not_at_all_when_switched_off(
+        monkeypatch, tmp_path):
+    builds = []
+    monkeypatch.setattr(cpu_extension, 'build_cpu_extension',
+                        lambda name, *args: builds.append(name) or f'module {name}')
+    monkeypatch.setattr(cpu_extension, '_BUILT', {})
+    monkeypatch.setenv('DR1MASK_CPU_KERNELS', '0')
+    assert cpu_extension.cpu_kernels_of('a', tmp_path / 'a.cpp', ['f'], 'a kernels') is None
+    assert builds == []
+    monkeypatch.setenv('DR1MASK_CPU_KERNELS', '1')
+    for _ in range(2):
+        assert cpu_extension.cpu_kernels_of('a', tmp_path / 'a.cpp', ['f'], 'a') == 'module a'
+        assert cpu_extension.cpu_kernels_of('b', tmp_path / 'b.cpp', ['f'], 'b') == 'module b'
+    assert builds == ['a', 'b']

@@ -15,20 +15,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Optional
 
-from ..cpu_extension import build_cpu_extension, kernels_enabled
+from ..cpu_extension import cpu_kernels_of
 
 SOURCE = Path(__file__).with_suffix('.cpp')
 FUNCTIONS = ['argmax_map', 'replace_channels', 'paint', 'panoptic_map', 'kept_things',
              'subtract_position_prior']
-_LOADED: dict = {}
 
 
 def cpu_kernels() -> Optional[ModuleType]:
     """The compiled kernels (``FUNCTIONS``), or None where they are switched off
     (``DR1MASK_CPU_KERNELS=0``) or could not be built in this process."""
-    if not kernels_enabled():
-        return None
-    if 'module' not in _LOADED:
-        _LOADED['module'] = build_cpu_extension('mmdet_dr1mask_panoptic_kernels', SOURCE,
-                                                FUNCTIONS, 'CPU panoptic kernels')
-    return _LOADED['module']
+    return cpu_kernels_of('mmdet_dr1mask_panoptic_kernels', SOURCE, FUNCTIONS,
+                          'CPU panoptic kernels')

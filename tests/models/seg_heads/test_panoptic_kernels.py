@@ -7,6 +7,7 @@ import warnings
 import pytest
 import torch
 
+from mmdet_dr1mask.models import cpu_extension
 from mmdet_dr1mask.models.seg_heads import panoptic_kernels
 from mmdet_dr1mask.models.seg_heads.aligned_argmax import AlignedArgmax, ArgmaxParts
 from mmdet_dr1mask.models.seg_heads.dr1_panoptic_head import duplicate_things
@@ -23,7 +24,7 @@ def test_a_failed_build_warns_once_and_the_tensor_forms_run(monkeypatch):
     def no_compiler(*args, **kwargs):
         raise RuntimeError('no C++ compiler')
     monkeypatch.setattr('torch.utils.cpp_extension.load_inline', no_compiler)
-    monkeypatch.setattr(panoptic_kernels, '_LOADED', {})
+    monkeypatch.setattr(cpu_extension, '_BUILT', {})
     monkeypatch.setenv('DR1MASK_CPU_KERNELS', '1')
     with pytest.warns(UserWarning, match='no C\\+\\+ compiler'):
         assert panoptic_kernels.cpu_kernels() is None

@@ -20,6 +20,7 @@ reorder (oneDNN's channels-last kernel), and one pass writes act(Y) ∘ B back t
 the conv's fresh output. Training, anything that needs gradients and export tracing take
 the plain path (docs/benchmarks.md, component costs).
 """
+from types import ModuleType
 from typing import Optional, Tuple, Union
 
 import torch
@@ -105,9 +106,11 @@ class DR1Conv(nn.Module):
         if self.use_a:
             _check_factor('A', a, x.shape)
         inference = not self.training and not torch.is_grad_enabled() and self.foldable
-        if inference and self._channels_last_path(x):
-            return self._channels_last_conv(x, a if self.use_a else None,
-                                            b if self.use_b else None)
+        if inference:
+            a_used, b_used = (a if self.use_a else None), (b if self.use_b else None)
+            kernels = self._channels_last_kernels(x, a_used, b_used)
+            if kernels is not None:
+                return self._channels_last_conv(kernels, x, a_used, b_used)
         if self.use_a:
             x = x * a
         y = self._folded_conv(x) if inference else self.conv(x)
@@ -171,17 +174,21 @@ class DR1Conv(nn.Module):
             y = self.conv.activate(y)
         return y
 
-    def _channels_last_path(self, x: Tensor) -> bool:
-        """Whether this inference call takes the C++ channels-last path."""
-        return x.device.type == 'cpu' and x.dtype == torch.float32 and x.dim() == 4 and \
-            max(self.in_channels, self.out_channels) <= CHANNELS_LAST_MAX and \
-            not torch.jit.is_tracing() and not torch.compiler.is_compiling() and \
-            dr1_conv_kernels() is not None
+    def _channels_last_kernels(self, x: Tensor, a: Optional[Tensor],
+                               b: Optional[Tensor]) -> Optional[ModuleType]:
+        """The C++ kernels where this inference call takes the channels-last path (4-d
+        float32 CPU X and factors, at most ``CHANNELS_LAST_MAX`` channels, not traced),
+        else None: factors of another type or device take the tensor form's promotion."""
+        if x.dim() != 4 or max(self.in_channels, self.out_channels) > CHANNELS_LAST_MAX or \
+                torch.jit.is_tracing() or torch.compiler.is_compiling() or any(
+                    t.device.type != 'cpu' or t.dtype != torch.float32
+                    for t in (x, a, b) if t is not None):
+            return None
+        return dr1_conv_kernels()
 
-    def _channels_last_conv(self, x: Tensor, a: Optional[Tensor],
+    def _channels_last_conv(self, kernels: ModuleType, x: Tensor, a: Optional[Tensor],
                             b: Optional[Tensor]) -> Tensor:
         """Eq. 4 with the products in the layout passes (module docstring); (N, C_out, H', W')."""
-        kernels = dr1_conv_kernels()
         xa = kernels.mul_to_channels_last(x.contiguous(), None if a is None else a.contiguous())
         conv = self.conv.conv
         weight, bias = self._channels_last_weights()

@@ -21,6 +21,19 @@ void check_nchw(const at::Tensor& t, const char* name) {
               "DR1Conv kernel: ", name, " must be a 4-d float32 CPU tensor");
 }
 
+// Calls tile(offset, p0, p1) on PyTorch's threads for every tile of TILE pixels of each of
+// the n images of `plane` pixels and c channels; offset is the image's first element.
+template <typename Tile>
+void for_each_tile(int64_t n, int64_t c, int64_t plane, const Tile& tile) {
+  const int64_t tiles = (plane + TILE - 1) / TILE;
+  at::parallel_for(0, n * tiles, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t p0 = (task % tiles) * TILE;
+      tile((task / tiles) * c * plane, p0, std::min(plane, p0 + TILE));
+    }
+  });
+}
+
 }  // namespace
 
 // (N, C, H, W) contiguous X and optional A of the same shape -> X ∘ A (X when A is None)
@@ -39,20 +52,15 @@ at::Tensor mul_to_channels_last(const at::Tensor& x, const c10::optional<at::Ten
   const float* xp = x.data_ptr<float>();
   const float* ap = with_a ? a->data_ptr<float>() : nullptr;
   float* op = out.data_ptr<float>();
-  const int64_t tiles = (plane + TILE - 1) / TILE;
-  at::parallel_for(0, n * tiles, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t task = begin; task < end; ++task) {
-      const int64_t image = task / tiles, p0 = (task % tiles) * TILE,
-                    p1 = std::min(plane, p0 + TILE), offset = image * c * plane;
-      float* o = op + offset;
-      for (int64_t ch = 0; ch < c; ++ch) {
-        const float* xr = xp + offset + ch * plane;
-        if (ap != nullptr) {
-          const float* ar = ap + offset + ch * plane;
-          for (int64_t p = p0; p < p1; ++p) o[p * c + ch] = xr[p] * ar[p];
-        } else {
-          for (int64_t p = p0; p < p1; ++p) o[p * c + ch] = xr[p];
-        }
+  for_each_tile(n, c, plane, [&](int64_t offset, int64_t p0, int64_t p1) {
+    float* o = op + offset;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float* xr = xp + offset + ch * plane;
+      if (ap != nullptr) {
+        const float* ar = ap + offset + ch * plane;
+        for (int64_t p = p0; p < p1; ++p) o[p * c + ch] = xr[p] * ar[p];
+      } else {
+        for (int64_t p = p0; p < p1; ++p) o[p * c + ch] = xr[p];
       }
     }
   });
@@ -89,20 +97,15 @@ at::Tensor act_mul_from_channels_last(const at::Tensor& y, const c10::optional<a
   const float* yp = y.data_ptr<float>();
   const float* bp = with_b ? b->data_ptr<float>() : nullptr;
   float* op = out.data_ptr<float>();
-  const int64_t tiles = (plane + TILE - 1) / TILE;
-  at::parallel_for(0, n * tiles, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t task = begin; task < end; ++task) {
-      const int64_t image = task / tiles, p0 = (task % tiles) * TILE,
-                    p1 = std::min(plane, p0 + TILE), offset = image * c * plane;
-      const float* ys = yp + offset;
-      for (int64_t ch = 0; ch < c; ++ch) {
-        float* orow = op + offset + ch * plane;
-        const float* br = bp != nullptr ? bp + offset + ch * plane : nullptr;
-        for (int64_t p = p0; p < p1; ++p) {
-          float v = ys[p * c + ch];
-          if (relu) v = std::max(v, 0.f);
-          orow[p] = br != nullptr ? v * br[p] : v;
-        }
+  for_each_tile(n, c, plane, [&](int64_t offset, int64_t p0, int64_t p1) {
+    const float* ys = yp + offset;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      float* orow = op + offset + ch * plane;
+      const float* br = bp != nullptr ? bp + offset + ch * plane : nullptr;
+      for (int64_t p = p0; p < p1; ++p) {
+        float v = ys[p * c + ch];
+        if (relu) v = std::max(v, 0.f);
+        orow[p] = br != nullptr ? v * br[p] : v;
       }
     }
   });

@@ -197,7 +197,7 @@ def test_channels_last_path_reads_non_contiguous_factors_and_leaves_its_inputs_a
 
 
 @pytest.mark.parametrize('case', ['training', 'autograd', 'tracing', 'double', 'wide',
-                                  'switched off'])
+                                  'switched off', 'half factors'])
 def test_the_channels_last_path_is_only_for_cpu_float32_inference_of_narrow_convs(
         case, counting_kernels, monkeypatch):
     from mmdet_dr1mask.models.layers import dr1_conv
@@ -210,6 +210,8 @@ def test_the_channels_last_path_is_only_for_cpu_float32_inference_of_narrow_conv
         layer.train()
     if case == 'double':
         layer, x, a, b = layer.double(), x.double(), a.double(), b.double()
+    if case == 'half factors':  # the tensor form promotes them to float32
+        a, b = a.half(), b.half()
     if case == 'switched off':
         monkeypatch.setattr(dr1_conv, 'dr1_conv_kernels', lambda: None)
     if case == 'autograd':

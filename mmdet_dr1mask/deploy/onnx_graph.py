@@ -44,6 +44,7 @@ import warnings
 from typing import Dict, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmcv.ops import nms as mmcv_nms
 from mmcv.ops import roi_align as mmcv_roi_align
 from mmdet.structures.bbox import distance2bbox
@@ -195,8 +196,7 @@ def resample_argmax(logits: Tensor, img_shape: Tensor, out_h: Tensor, out_w: Ten
         (out_h, out_w) arg-max over all channels and the (C, out_h, out_w) resampled
         logits (for an arg-max over a subset of channels).
     """
-    padded = torch.cat([logits[:, :1], logits, logits[:, -1:]], 1)
-    padded = torch.cat([padded[:, :, :1], padded, padded[:, :, -1:]], 2)[None]
+    padded = F.pad(logits[None], (1, 1, 1, 1), mode='replicate')  # ONNX Pad, mode edge
     dtype = logits.dtype
 
     def region(size_out: Tensor, size_in: Tensor, length: Tensor) -> Tuple[Tensor, Tensor]:

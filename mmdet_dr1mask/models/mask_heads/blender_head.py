@@ -95,10 +95,15 @@ class BlenderHead(BaseModule):
 
         Returns:
             (P, S, S) mask logits inside each box.
+
+        RoIAlign runs in float32 under mixed precision, as AdelaiDet's BlendMask does
+        (torchvision's ``roi_align`` casts to float32 under autocast): mmcv's kernel
+        wants the basis and the boxes in one dtype, and FP16 box corners would be
+        rounded to 0.5-1 px at COCO sizes.
         """
         shift = (self.basis_stride - 1) / 2  # see the module docstring
         rois = torch.cat([rois[:, :1], rois[:, 1:] + shift], dim=1)
-        crops = self.roi_align(bases, rois)  # (P, D, S, S)
+        crops = self.roi_align(bases.float(), rois.float())  # (P, D, S, S)
         return self.attention(crops, embeddings)
 
     # --------------------------------------------------------------------- loss

@@ -39,6 +39,18 @@ def test_mask_logits_shape_and_gradients(attention):
         assert p.grad.abs().sum() > 0
 
 
+def test_roi_align_runs_in_float32_for_a_half_precision_basis():
+    """Under mixed precision the basis comes in FP16 and the boxes in FP32: mmcv's kernel
+    wants one dtype, and FP16 box corners would be rounded (AdelaiDet aligns in FP32)."""
+    head = BlenderHead(basis_channels=D, attention=VECTOR, roi_size=14)
+    bases = torch.randn(1, D, 20, 24).half()
+    rois = torch.tensor([[0, 4.3, 4.1, 60.7, 50.2], [0, 10.6, 20.4, 90.1, 70.9]])
+    emb = torch.randn(2, D)
+    logits = head(bases, rois, emb)
+    assert logits.dtype == torch.float32
+    torch.testing.assert_close(logits, head(bases.float(), rois, emb))
+
+
 def test_vector_attention_is_a_channel_weighted_sum():
     head = BlenderHead(basis_channels=D, attention=VECTOR)
     crops = torch.randn(2, D, 56, 56)

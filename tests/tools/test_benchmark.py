@@ -116,6 +116,24 @@ def test_paired_ratio_is_the_median_of_per_image_ratios():
     assert row['paired_ratio_to_first'] == pytest.approx(1.1)
 
 
+def test_peak_cuda_memory_is_the_models_weights_plus_what_one_image_allocated(
+        synthetic_root):
+    """In an interleaved run every model's weights stay on the GPU; a model's row counts
+    its own weights and the most one of its images allocated beyond what was held."""
+    bench = load_tool('analysis_tools/benchmark.py')
+    bench.register_all_modules()
+    val = osp.join(synthetic_root, 'val')
+    args = bench.parse_args([TINY, '--images', val, '--device', 'cpu'])
+    subject = bench.Subject(TINY, None, args, bench.cycle_images(val, 1))
+    model = subject.model
+    tensors = [*model.parameters(), *model.buffers()]
+    assert subject.weight_bytes == sum(t.numel() * t.element_size() for t in tensors) > 0
+    subject.times_ms = [1.0]
+    assert subject.summary([1.0])['peak_cuda_mem_mib'] is None  # CPU: nothing measured
+    subject.weight_bytes, subject.peak_bytes = 3 * 2**20, 2 * 2**20
+    assert subject.summary([1.0])['peak_cuda_mem_mib'] == pytest.approx(5.0)
+
+
 def test_each_image_starts_one_model_later_so_no_model_always_follows_the_same_one(
         tmp_path, monkeypatch):
     """A model that always ran right after a large one would pay for that one's data in

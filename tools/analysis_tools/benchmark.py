@@ -32,6 +32,11 @@ built: runs repeat, and two configs that differ only in a part built last (e.g. 
 without its panoptic layer) share every weight before it, so they see the same
 detections.
 
+On CUDA, a model's peak memory ("peak CUDA MiB") is its weights (parameters and
+buffers) plus the most that one image's preprocessing and ``test_step`` allocated above
+what was allocated before it (``torch.cuda.max_memory_allocated``): in an interleaved run
+every model's weights stay on the GPU, and no model is charged with the others'.
+
 ``--profile N`` then runs N more images per model under ``torch.profiler`` and
 reports, per image, the time inside each part of the detector (the ``forward``,
 ``predict`` and ``loss`` calls of its direct sub-modules, and DR1FCOSHead's
@@ -154,20 +159,24 @@ class Subject:
         self.fp16 = args.fp16
         self.times_ms: List[float] = []
         self.detections: List[int] = []  # instances per image (none for panoptic-only)
-        self.peak_bytes = 0
+        self.peak_bytes = 0  # CUDA: the most one image allocated beyond what was held
+        self.weight_bytes = sum(t.numel() * t.element_size() for t in
+                                [*self.model.parameters(), *self.model.buffers()])
 
     @torch.no_grad()
     def run(self, index: int, timed: bool) -> None:
         cuda = self.device.startswith('cuda')
         if cuda:
             torch.cuda.synchronize()
+            # what this image allocates above what is held now (every model's weights)
+            held = torch.cuda.memory_allocated()
             torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()
         with torch.autocast('cuda', enabled=self.fp16):
             results = self.model.test_step(self.inputs[index])
         if cuda:
             torch.cuda.synchronize()
-            self.peak_bytes = max(self.peak_bytes, torch.cuda.max_memory_allocated())
+            self.peak_bytes = max(self.peak_bytes, torch.cuda.max_memory_allocated() - held)
         elapsed = (time.perf_counter() - start) * 1000
         if timed:
             self.times_ms.append(elapsed)
@@ -231,7 +240,8 @@ class Subject:
                     images=len(self.times_ms), times_ms=list(self.times_ms),
                     mean_detections=statistics.mean(self.detections) if self.detections
                     else None,
-                    peak_cuda_mem_mib=self.peak_bytes / 2**20 if self.peak_bytes else None)
+                    peak_cuda_mem_mib=(self.weight_bytes + self.peak_bytes) / 2**20
+                    if self.peak_bytes else None)
 
 
 class OnnxRuntimeSubject(Subject):
@@ -258,7 +268,7 @@ class OnnxRuntimeSubject(Subject):
         self.inputs = torch_subject.inputs
         self.device = args.device
         self.fp16 = False
-        self.times_ms, self.detections, self.peak_bytes = [], [], 0
+        self.times_ms, self.detections, self.peak_bytes, self.weight_bytes = [], [], 0, 0
 
     def profile(self, indices: List[int], top_ops: int = 8) -> Dict[str, Dict[str, float]]:
         return dict(parts={}, ops={})  # torch.profiler does not see inside ONNX Runtime

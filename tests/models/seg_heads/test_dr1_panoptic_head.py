@@ -288,6 +288,26 @@ def test_duplicate_things_lie_on_the_masks_of_higher_scored_kept_things():
                             torch.zeros(0, dtype=torch.bool), 0.5).shape == (0, )
 
 
+@pytest.mark.parametrize('count', [0, 1, 12, 40, 300])  # 300: indices past a byte
+def test_gpu_form_of_the_duplicate_filter_gives_the_greedy_loops_result(count):
+    """GPU tensors take whole-map rounds instead of the loop; run here on CPU tensors
+    against the loop, on overlapping rectangles with holes, at several thresholds."""
+    gen = torch.Generator().manual_seed(count)
+    masks = torch.zeros(count, 24, 30, dtype=torch.bool)
+    for mask in masks:
+        y, x = torch.randint(0, 24, (1, ), generator=gen), torch.randint(0, 30, (1, ),
+                                                                          generator=gen)
+        hh, ww = torch.randint(1, 24, (1, ), generator=gen), torch.randint(1, 30, (1, ),
+                                                                            generator=gen)
+        mask[y:y + hh, x:x + ww] = torch.rand(24, 30, generator=gen)[y:y + hh, x:x + ww] < 0.9
+    areas = mask_areas(masks)
+    candidates = torch.rand(count, generator=gen) < 0.8
+    for thr in (0.0, 0.3, 0.5, 1.0):
+        expected = dr1_panoptic_head._duplicates_eager(masks, areas, candidates, thr)
+        got = dr1_panoptic_head._duplicates_by_rounds(masks, areas, candidates, thr)
+        assert torch.equal(got, expected)
+
+
 def test_eager_and_scripted_duplicate_filters_agree_on_random_masks():
     """Eager mode runs the loop with Python scalars; the exported graph runs the scripted
     one."""

@@ -5,8 +5,9 @@ its own test pipeline (annotation loading removed); the timed part is the data
 preprocessor (normalise, pad) plus ``test_step`` (network and post-processing:
 NMS, mask pasting, panoptic fusion). With ``--compare`` the models run
 interleaved image by image in one process, so that they see the same machine
-state, the first model of each image one later than that of the image before (so that
-no model always runs right after the same other one), and each one's median is reported
+state, in an order that changes from image to image as a Williams design (``run_orders``:
+each model runs right after each other one equally often over a cycle of orders, so that
+none mostly inherits the caches of the same other one), and each one's median is reported
 with its ratio to the first, both as the ratio of the medians and as the median of the
 per-image ratios ("paired": each image runs through the models moments apart, so a drift
 of the machine's speed during the run cancels in it). The JSON output keeps every per-image time.
@@ -109,6 +110,24 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if args.fp16 and 'onnxruntime' in args.backends:
         parser.error('--fp16 is for the PyTorch backend only')
     return args
+
+
+def run_orders(n: int) -> List[List[int]]:
+    """Orders of ``n`` models, one per image in turn: a Williams design.
+
+    The first order is 0, 1, n-1, 2, n-2, ...; the others add 1, 2, ... (mod n) to it, and
+    for odd ``n`` the reversed orders follow. Over the n (even ``n``) or 2n (odd ``n``)
+    orders each model runs right after each other model equally often (once or twice) and
+    in each position equally often. The rotation used before (each image starting one
+    model later) kept the cyclic order, so each model mostly followed the same other one.
+    """
+    first = [0]
+    for k in range(1, n):
+        first.append((k + 1) // 2 if k % 2 else n - k // 2)
+    orders = [[(i + shift) % n for i in first] for shift in range(n)]
+    if n % 2 and n > 1:
+        orders += [order[::-1] for order in orders]
+    return orders
 
 
 def cycle_images(folder: str, count: int) -> List[str]:
@@ -289,15 +308,12 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
                 subjects.append(OnnxRuntimeSubject(subject, args))
             except TypeError as e:  # a model the export does not cover: PyTorch only
                 print(f'{subject.name}: no ONNX Runtime run ({e})')
+    orders = run_orders(len(subjects))
     for index in range(len(images)):
-        # interleaved: image i through every model in turn, starting one model later at
-        # each image, so that the first model no longer always follows the last one (a
-        # model that always ran after a large one found the caches full of that one's
-        # data); the cyclic order stays, so with three or more models each one still
-        # follows its cyclic predecessor in most images
-        shift = index % len(subjects)
-        for subject in subjects[shift:] + subjects[:shift]:
-            subject.run(index, timed=index >= args.warmup)
+        # interleaved: image i through every model in turn, in a balanced order (a model
+        # that always ran after a large one found the caches full of that one's data)
+        for k in orders[index % len(orders)]:
+            subjects[k].run(index, timed=index >= args.warmup)
     rows = [s.summary(subjects[0].times_ms) for s in subjects]
     if args.profile:
         timed = list(range(args.warmup, len(images)))[:args.profile]

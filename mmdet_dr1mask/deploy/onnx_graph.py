@@ -52,7 +52,12 @@ from torch import Tensor, nn
 from torch.onnx.operators import shape_as_tensor
 
 from ..models.detectors import BlendMask, DR1Mask
-from ..models.seg_heads.dr1_panoptic_head import covered_things, duplicate_things, encode_panoptic
+from ..models.seg_heads.dr1_panoptic_head import (
+    covered_things,
+    duplicate_things,
+    encode_panoptic,
+    float_areas,
+)
 
 OPSET = 17  # RoiAlign with half_pixel needs opset 16
 INSTANCE_OUTPUTS = ('boxes', 'scores', 'labels', 'masks')
@@ -329,10 +334,7 @@ class ExportableSegmentor(nn.Module):
         """``DR1PanopticHead.predict`` for one image at the original size."""
         head = self.model.panoptic_head
         candidates = scores >= head.score_thr
-        # counted in float32, exact below 2**24 pixels per mask: the exporter sums bool
-        # and integer tensors in int64 after a Cast of every pixel, and that Cast and sum
-        # took 220 of 1400 ms per photo (R-50 panoptic, ONNX Runtime), in float32 24 ms
-        areas = masks.flatten(1).float().sum(1)
+        areas = float_areas(masks)  # exact counts with no int64 cast of every pixel
         if head.drop_duplicates:
             # scripted, so that its loop over the detections becomes an ONNX Loop
             candidates = candidates & ~torch.jit.script(duplicate_things)(

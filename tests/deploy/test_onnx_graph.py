@@ -119,7 +119,14 @@ def test_duplicate_filter_is_an_onnx_loop_with_pytorch_results(tmp_path):
     torch.onnx.export(Filter(), (masks, torch.ones(3, dtype=torch.bool)), path, dynamo=False,
                       opset_version=17, input_names=['masks', 'candidates'],
                       dynamic_axes=dict(masks=[0, 1, 2], candidates=[0]))
-    assert any(node.op_type == 'Loop' for node in onnx.load(path).graph.node)
+    def op_types(graph):  # with those of subgraphs (the branches of an If)
+        for node in graph.node:
+            yield node.op_type
+            for attr in node.attribute:
+                if attr.type == onnx.AttributeProto.GRAPH:
+                    yield from op_types(attr.g)
+
+    assert 'Loop' in set(op_types(onnx.load(path).graph))
     session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
     generator = torch.Generator().manual_seed(0)
     for k, h, w in [(0, 5, 5), (1, 3, 4), (7, 9, 13), (30, 16, 16)]:
@@ -133,6 +140,15 @@ def test_duplicate_filter_is_an_onnx_loop_with_pytorch_results(tmp_path):
         (got, ) = session.run(None, dict(masks=masks.numpy(), candidates=candidates.numpy()))
         expected = duplicate_things(masks, masks.flatten(1).sum(1), candidates, 0.5)
         assert got.tolist() == expected.tolist(), (k, h, w)
+    # past 2**24 pixels float32 counts are inexact: 2**24 + 1 pixels of the second mask
+    # (area 2**25 + 2, limit 2**24) lie on the first, a duplicate by one pixel
+    h, w = 4096, 8193
+    masks = torch.zeros(2, h * w, dtype=torch.bool)
+    masks[0, :2**24 + 1] = True
+    masks[1, :2**25 + 2] = True
+    masks = masks.view(2, h, w)
+    (got, ) = session.run(None, dict(masks=masks.numpy(), candidates=np.ones(2, dtype=bool)))
+    assert got.tolist() == [False, True]
 
 
 def test_separable_mask_pasting_equals_grid_sample_pasting():

@@ -288,6 +288,25 @@ def test_duplicate_things_lie_on_the_masks_of_higher_scored_kept_things():
                             torch.zeros(0, dtype=torch.bool), 0.5).shape == (0, )
 
 
+@pytest.mark.parametrize('overlap, area', [(2**24 + 1, 2**25 + 2), (2**24 + 3, 2**25 + 4)])
+def test_graph_counts_are_exact_past_float32_integers(overlap, area):
+    """The scripted filter (the ONNX graph's Loop) and the graph's areas count past 2**24
+    pixels exactly: a plain float32 sum made the first case's duplicate a kept thing."""
+    h, w = 4096, 8193
+    masks = torch.zeros(2, h * w, dtype=torch.bool)
+    masks[0, :overlap] = True  # the higher-scored mask, under `overlap` pixels of the other
+    masks[1, :area] = True
+    masks = masks.view(2, h, w)
+    areas = mask_areas(masks)
+    assert torch.equal(dr1_panoptic_head.float_areas(masks), areas.float())
+    assert int(dr1_panoptic_head.exact_count(masks[0])) == overlap
+    candidates = torch.ones(2, dtype=torch.bool)
+    expected = dr1_panoptic_head._duplicates_eager(masks, areas, candidates, 0.5)
+    assert expected.tolist() == [False, True]
+    scripted = torch.jit.script(duplicate_things)(masks, areas, candidates, 0.5)
+    assert torch.equal(scripted, expected)
+
+
 @pytest.mark.parametrize('count', [0, 1, 12, 40, 300])  # 300: indices past a byte
 def test_gpu_form_of_the_duplicate_filter_gives_the_greedy_loops_result(count):
     """GPU tensors take whole-map rounds instead of the loop; run here on CPU tensors

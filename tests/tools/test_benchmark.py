@@ -49,6 +49,21 @@ def test_same_detections_sets_every_threshold():
     assert model['bbox_head']['test_cfg']['max_per_img'] == 100
 
 
+def test_cudnn_benchmark_is_for_cuda_and_named_in_the_report(tmp_path):
+    bench = load_tool('analysis_tools/benchmark.py')
+    with pytest.raises(SystemExit):
+        bench.parse_args([TINY, '--images', str(tmp_path), '--device', 'cpu',
+                          '--cudnn-benchmark'])
+    report = dict(date='d', device='NVIDIA H200', cpu='x', threads=16, torch='t', fp16=False,
+                  cudnn_benchmark=True, warmup=1, same_detections=False, command='c',
+                  peak_rss_mib=1.0, results=[dict(model='m', median_ms=1.0, fps=1000.0,
+                                                  ratio_to_first=1.0,
+                                                  paired_ratio_to_first=1.0, images=2,
+                                                  mean_detections=None,
+                                                  peak_cuda_mem_mib=5.0)])
+    assert ', cuDNN benchmark)' in bench.markdown(report).splitlines()[0]
+
+
 def test_missing_image_folder_is_a_clear_error(tmp_path):
     bench = load_tool('analysis_tools/benchmark.py')
     with pytest.raises(FileNotFoundError, match='nope is not a folder'):

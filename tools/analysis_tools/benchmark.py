@@ -15,7 +15,8 @@ of the machine's speed during the run cancels in it). The JSON output keeps ever
     python tools/analysis_tools/benchmark.py CONFIG [--checkpoint CKPT] \
         --images DIR [--compare CFG2 CFG3 ...] [--compare-checkpoints CKPT2 CKPT3 ...] \
         [--num-images 20] [--warmup 5] \
-        [--same-detections] [--seed 0] [--fp16] [--profile N] [--out result.json] \
+        [--same-detections] [--seed 0] [--fp16] [--cudnn-benchmark] [--profile N] \
+        [--out result.json] \
         [--backends pytorch onnxruntime]
 
 ``--backends pytorch onnxruntime`` runs every model twice, interleaved: as PyTorch eager
@@ -89,6 +90,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="override every test pipeline's Resize scale")
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--fp16', action='store_true', help='autocast to FP16 (CUDA)')
+    parser.add_argument('--cudnn-benchmark', action='store_true',
+                        help="let cuDNN time its algorithms for each new input size (CUDA; "
+                        "MMDetection's env_cfg.cudnn_benchmark, off in its test configs)")
     parser.add_argument('--profile', type=int, default=0, metavar='N',
                         help='after timing, profile N images per model (parts and operators)')
     parser.add_argument('--backends', nargs='+', default=['pytorch'],
@@ -109,6 +113,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         parser.error('--fp16 needs a CUDA device')
     if args.fp16 and 'onnxruntime' in args.backends:
         parser.error('--fp16 is for the PyTorch backend only')
+    if args.cudnn_benchmark and args.device == 'cpu':
+        parser.error('--cudnn-benchmark needs a CUDA device')
     return args
 
 
@@ -295,6 +301,7 @@ class OnnxRuntimeSubject(Subject):
 
 def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
     args = parse_args(argv)
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark
     register_all_modules()
     images = cycle_images(args.images, args.warmup + args.num_images)
     checkpoints = [args.checkpoint] + (args.compare_checkpoints or [None] * len(args.compare))
@@ -321,6 +328,7 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
             row['profile'] = subject.profile(timed)
     report = dict(device=str(torch.cuda.get_device_name() if args.device.startswith('cuda')
                              else 'cpu'), torch=torch.__version__, fp16=args.fp16,
+                  cudnn_benchmark=args.cudnn_benchmark,
                   threads=torch.get_num_threads(), warmup=args.warmup,
                   same_detections=args.same_detections, resize=args.resize, seed=args.seed,
                   backends=args.backends,
@@ -355,7 +363,8 @@ def markdown(report: Dict[str, Any]) -> str:
     same = ', same detections (score 0, max 100)' if report['same_detections'] else ''
     lines = [f"Measured {report['date']} on {report['device']} ({report['cpu']}, "
              f"{report['threads']} threads, torch {report['torch']}"
-             f"{', FP16' if report['fp16'] else ''}), median over "
+             f"{', FP16' if report['fp16'] else ''}"
+             f"{', cuDNN benchmark' if report.get('cudnn_benchmark') else ''}), median over "
              f"{report['results'][0]['images']} images after {report['warmup']} warm-up "
              f"images, batch 1{same}:",
              '', '```bash', report['command'], '```', '',

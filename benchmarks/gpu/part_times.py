@@ -22,7 +22,8 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from typing import Any, Callable, Dict, List
+from contextlib import contextmanager
+from typing import Dict, Iterator, List
 
 import torch
 
@@ -30,24 +31,19 @@ sys.path.insert(0, osp.join(osp.dirname(__file__), '..', '..', 'tools', 'analysi
 import benchmark  # noqa: E402
 
 
-def wrap_parts(model: torch.nn.Module, times: Dict[str, List[float]]) -> None:
-    """Time every call of the model's direct sub-modules' profiled methods into ``times``."""
+def time_parts(model: torch.nn.Module, times: Dict[str, List[float]]) -> None:
+    """Time every call of the model's parts (``benchmark.wrap_parts``) into ``times``."""
     sync = torch.cuda.synchronize if next(model.parameters()).is_cuda else (lambda: None)
-    for name, module in model.named_children():
-        for method in benchmark.PROFILED_METHODS:
-            if not callable(getattr(type(module), method, None)):
-                continue
-            original = getattr(module, method)
 
-            def timed(*a: Any, _original: Callable = original, _label: str = f'{name}.{method}',
-                      **kw: Any) -> Any:
-                sync()
-                start = time.perf_counter()
-                out = _original(*a, **kw)
-                sync()
-                times[_label].append((time.perf_counter() - start) * 1000)
-                return out
-            setattr(module, method, timed)
+    @contextmanager
+    def timer(label: str) -> Iterator[None]:
+        sync()
+        start = time.perf_counter()
+        yield
+        sync()
+        times[label].append((time.perf_counter() - start) * 1000)
+
+    benchmark.wrap_parts(model, timer)
 
 
 def main() -> None:
@@ -71,7 +67,7 @@ def main() -> None:
     for index in range(len(images)):
         if index == args.warmup:  # time the parts from here on
             for subject, times in zip(subjects, parts):
-                wrap_parts(subject.model, times)
+                time_parts(subject.model, times)
         shift = index % len(subjects)
         for subject in subjects[shift:] + subjects[:shift]:
             subject.run(index, timed=index >= args.warmup)

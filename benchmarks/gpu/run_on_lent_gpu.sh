@@ -9,7 +9,7 @@
 #                 ops, which get the torchvision stand-in (mmcv_ext_torchvision.py);
 #   .gpu/np1/     numpy 1.26.4, used only if the stack fails to import with the machine's;
 #   .gpu/images/  the first 55 photos of coco128-seg (.gpu/images20/: the first 20);
-# Prepared with (repository root; .gpu is in .git/info/exclude):
+# Prepared with (repository root; .gpu/ is in .gitignore):
 #   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
 #     --platform manylinux2014_x86_64 -d .gpu/whl mmengine==0.10.7 mmdet==3.3.0 pycocotools \

@@ -56,7 +56,7 @@ from ..models.seg_heads.dr1_panoptic_head import (
     covered_things,
     duplicate_things,
     encode_panoptic,
-    float_areas,
+    exact_count,
 )
 
 OPSET = 17  # RoiAlign with half_pixel needs opset 16
@@ -334,7 +334,9 @@ class ExportableSegmentor(nn.Module):
         """``DR1PanopticHead.predict`` for one image at the original size."""
         head = self.model.panoptic_head
         candidates = scores >= head.score_thr
-        areas = float_areas(masks)  # exact counts with no int64 cast of every pixel
+        # exact counts with no int64 cast of every pixel, rounded to float32 as PyTorch's
+        # `mask_areas(masks).float()` is
+        areas = exact_count(masks).float()
         if head.drop_duplicates:
             # scripted, so that its loop over the detections becomes an ONNX Loop
             candidates = candidates & ~torch.jit.script(duplicate_things)(

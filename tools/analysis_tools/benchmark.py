@@ -56,13 +56,14 @@ import resource
 import statistics
 import sys
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, ContextManager, Dict, List, Optional
 
 import torch
 from mmdet.utils import register_all_modules
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import MODELS
 from mmengine.runner import load_checkpoint
+from torch import nn
 
 from mmdet_dr1mask.support import inference_pipeline, list_images, load_config
 
@@ -134,6 +135,36 @@ def run_orders(n: int) -> List[List[int]]:
     if n % 2 and n > 1:
         orders += [order[::-1] for order in orders]
     return orders
+
+
+def wrap_parts(model: nn.Module, around: Callable[[str], ContextManager]) -> List[str]:
+    """Run every ``PROFILED_METHODS`` call of the model's direct sub-modules inside
+    ``around(label)`` (label ``'<child>.<method>'``); returns the labels.
+
+    The wrappers are instance attributes that shadow the methods; ``unwrap_parts`` removes
+    them.
+    """
+    labels = []
+    for name, module in model.named_children():
+        for method in PROFILED_METHODS:
+            if callable(getattr(type(module), method, None)):
+                original = getattr(module, method)
+                label = f'{name}.{method}'
+
+                def wrapped(*a, _original=original, _label=label, **kw):
+                    with around(_label):
+                        return _original(*a, **kw)
+                setattr(module, method, wrapped)
+                labels.append(label)
+    return labels
+
+
+def unwrap_parts(model: nn.Module) -> None:
+    """Remove the wrappers of ``wrap_parts``."""
+    for _, module in model.named_children():
+        for method in PROFILED_METHODS:
+            if method in vars(module):
+                delattr(module, method)
 
 
 def cycle_images(folder: str, count: int) -> List[str]:
@@ -213,19 +244,7 @@ class Subject:
     def profile(self, indices: List[int], top_ops: int = 8) -> Dict[str, Dict[str, float]]:
         """Mean ms per image inside each sub-module call and in the costliest operators."""
         from torch.profiler import ProfilerActivity, profile, record_function
-        labels, originals = [], []
-        for name, module in self.model.named_children():
-            for method in PROFILED_METHODS:
-                if callable(getattr(type(module), method, None)):
-                    original = getattr(module, method)
-                    label = f'{name}.{method}'
-
-                    def wrapped(*a, _original=original, _label=label, **kw):
-                        with record_function(_label):
-                            return _original(*a, **kw)
-                    setattr(module, method, wrapped)  # instance attribute shadows the method
-                    labels.append(label)
-                    originals.append((module, method))
+        labels = wrap_parts(self.model, record_function)
         activities = [ProfilerActivity.CPU]
         if self.device.startswith('cuda'):
             activities.append(ProfilerActivity.CUDA)
@@ -236,8 +255,7 @@ class Subject:
                             torch.autocast('cuda', enabled=self.fp16):
                         self.model.test_step(self.inputs[index])
         finally:
-            for module, method in originals:
-                delattr(module, method)
+            unwrap_parts(self.model)
         events = prof.key_averages()
         time_key = 'device_time_total' if self.device.startswith('cuda') else 'cpu_time_total'
         n = len(indices)

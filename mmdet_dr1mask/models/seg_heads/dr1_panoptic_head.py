@@ -289,20 +289,14 @@ def mean_embeddings(gt_inds: Tensor, embeddings: Tensor, num_gts: int) -> Tuple[
     return sums[kept] / counts[kept, None].to(embeddings.dtype), kept
 
 
-def exact_count(mask: Tensor) -> Tensor:
-    """() float64: the number of True pixels of an (H, W) bool ``mask``, exact at any size,
-    in operations whose ONNX form casts no pixel to int64 (the exporter writes an integer
-    sum as a Cast of every pixel to int64: 220 of 1400 ms per photo in ONNX Runtime, R-50
+def exact_count(masks: Tensor) -> Tensor:
+    """(...) float64: the True pixels of each (..., H, W) bool mask, exact at any size, in
+    operations whose ONNX form casts no pixel to int64 (the exporter writes an integer sum
+    as a Cast of every pixel to int64: 220 of 1400 ms per photo in ONNX Runtime, R-50
     panoptic): rows in float32 (exact, a row is far shorter than 2**24 pixels), the row
-    sums in float64.
+    sums in float64. The ONNX graph's ``mask_areas``.
     """
-    return mask.float().sum(-1).double().sum()
-
-
-def float_areas(masks: Tensor) -> Tensor:
-    """(K,) float32 areas of (K, H, W) bool ``masks``, counted as ``exact_count`` does and
-    rounded as ``mask_areas(masks).float()`` is: the ONNX graph's ``mask_areas``."""
-    return masks.float().sum(-1).double().sum(-1).float()
+    return masks.float().sum(-1).double().sum(-1)
 
 
 def duplicate_things(masks: Tensor, areas: Tensor, candidates: Tensor,
@@ -397,15 +391,16 @@ def _duplicates_by_rounds(masks: Tensor, areas: Tensor, candidates: Tensor,
     count = index.numel()
     if count == 0:
         return duplicate
-    flat = masks[index].flatten(1)  # (C, P) bool
+    # every detection a candidate (``kept_things``): no copy of the masks
+    flat = (masks if count == masks.size(0) else masks[index]).flatten(1)  # (C, P) bool
     limits = areas[index].float() * overlap_thr
     # owner indices as bytes where they fit (the (C, P) candidate-index map dominates)
     dtype = torch.uint8 if count < 255 else torch.int32
     order = torch.arange(count, device=masks.device, dtype=dtype)
+    nobody = torch.tensor(count, dtype=dtype, device=masks.device)
     kept = torch.ones(count, dtype=torch.bool, device=masks.device)
     for _ in range(count + 1):
-        owner = torch.where(flat & kept[:, None], order[:, None],
-                            torch.tensor(count, dtype=dtype, device=masks.device)).amin(0)
+        owner = torch.where(flat & kept[:, None], order[:, None], nobody).amin(0)
         under_earlier = torch.count_nonzero(flat & (owner[None, :] < order[:, None]), dim=1)
         decided = under_earlier <= limits
         if torch.equal(decided, kept):

@@ -298,7 +298,7 @@ def test_graph_counts_are_exact_past_float32_integers(overlap, area):
     masks[1, :area] = True
     masks = masks.view(2, h, w)
     areas = mask_areas(masks)
-    assert torch.equal(dr1_panoptic_head.float_areas(masks), areas.float())
+    assert torch.equal(dr1_panoptic_head.exact_count(masks).float(), areas.float())
     assert int(dr1_panoptic_head.exact_count(masks[0])) == overlap
     candidates = torch.ones(2, dtype=torch.bool)
     expected = dr1_panoptic_head._duplicates_eager(masks, areas, candidates, 0.5)
@@ -320,11 +320,12 @@ def test_gpu_form_of_the_duplicate_filter_gives_the_greedy_loops_result(count):
                                                                             generator=gen)
         mask[y:y + hh, x:x + ww] = torch.rand(24, 30, generator=gen)[y:y + hh, x:x + ww] < 0.9
     areas = mask_areas(masks)
-    candidates = torch.rand(count, generator=gen) < 0.8
-    for thr in (0.0, 0.3, 0.5, 1.0):
-        expected = dr1_panoptic_head._duplicates_eager(masks, areas, candidates, thr)
-        got = dr1_panoptic_head._duplicates_by_rounds(masks, areas, candidates, thr)
-        assert torch.equal(got, expected)
+    some = torch.rand(count, generator=gen) < 0.8
+    for candidates in (some, torch.ones(count, dtype=torch.bool)):  # all: kept_things
+        for thr in (0.0, 0.3, 0.5, 1.0):
+            expected = dr1_panoptic_head._duplicates_eager(masks, areas, candidates, thr)
+            got = dr1_panoptic_head._duplicates_by_rounds(masks, areas, candidates, thr)
+            assert torch.equal(got, expected)
 
 
 def test_eager_and_scripted_duplicate_filters_agree_on_random_masks():

@@ -23,8 +23,8 @@
 #   [WARMUP=5] [PROFILE=2] [STEPS=...] bash benchmarks/gpu_speed.sh OUT_DIR IMAGES [NUM_IMAGES]
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT=$1
-IMAGES=$2
+OUT=${1:?usage: bash benchmarks/gpu_speed.sh OUT_DIR IMAGES [NUM_IMAGES]}
+IMAGES=${2:?usage: bash benchmarks/gpu_speed.sh OUT_DIR IMAGES [NUM_IMAGES]}
 NUM=${3:-50}
 PY=${PY:-.venv/bin/python}
 mkdir -p "$OUT"

@@ -14,7 +14,7 @@ from mmdet_dr1mask.deploy.onnx_graph import (
     OPSET,
     bilinear_weights,
     paste_masks_separable,
-    resample_argmax,
+    resample_aligned,
 )
 from mmdet_dr1mask.deploy.ort_backend import graph_inputs
 from mmdet_dr1mask.deploy.parity import compare, within_limits
@@ -188,13 +188,12 @@ def test_panoptic_resampling_by_crop_and_resize_equals_the_clamped_definition(
         basis, img_shape, out_shape, stride):
     torch.manual_seed(0)
     logits = torch.randn(6, *basis)
-    channels, resampled = resample_argmax(logits, torch.tensor(img_shape),
-                                          torch.tensor(out_shape[0]),
-                                          torch.tensor(out_shape[1]), stride)
+    resampled = resample_aligned(logits, torch.tensor(img_shape), torch.tensor(out_shape[0]),
+                                 torch.tensor(out_shape[1]), stride)
     expected = _clamped_resampling(logits, img_shape, out_shape, stride)
+    assert resampled.shape == (1, *expected.shape)
     # float32 coordinates from the region's ends: off by up to ~1e-5 of a basis pixel
-    assert torch.allclose(resampled, expected, atol=1e-4)
-    assert torch.equal(channels, resampled.argmax(0))
+    assert torch.allclose(resampled[0], expected, atol=1e-4)
 
 
 def test_panoptic_resampling_is_one_resize_in_onnx_runtime_at_any_size(tmp_path):
@@ -205,7 +204,8 @@ def test_panoptic_resampling_is_one_resize_in_onnx_runtime_at_any_size(tmp_path)
 
     class Resample(torch.nn.Module):
         def forward(self, logits, img_shape, out_h, out_w):
-            return resample_argmax(logits, img_shape, out_h, out_w, 4)
+            resampled = resample_aligned(logits, img_shape, out_h, out_w, 4)
+            return resampled.argmax(1)[0], resampled
 
     def inputs(basis, img_shape, out_shape):
         return (torch.randn(6, *basis), torch.tensor(img_shape), torch.tensor(out_shape[0]),
@@ -224,5 +224,5 @@ def test_panoptic_resampling_is_one_resize_in_onnx_runtime_at_any_size(tmp_path)
         channels, resampled = session.run(None, dict(zip(
             ['logits', 'img_shape', 'h', 'w'], (t.numpy() for t in feeds))))
         expected = _clamped_resampling(feeds[0], img_shape, out_shape, stride)
-        assert np.allclose(resampled, expected.numpy(), atol=1e-3), basis
+        assert np.allclose(resampled[0], expected.numpy(), atol=1e-3), basis
         assert (channels == expected.argmax(0).numpy()).mean() > 0.99, basis

@@ -1,6 +1,7 @@
 """tools/analysis_tools/benchmark_components.py: component timings and training memory."""
 import json
 import os.path as osp
+from collections import Counter
 
 import numpy as np
 import torch
@@ -56,3 +57,17 @@ def test_exporting_for_onnx_runtime_leaves_the_timed_pytorch_module_in_eval_mode
     assert not any(m.training for m in dr1.modules())
     with torch.no_grad():
         assert np.allclose(run()[0], dr1(x, a, b).numpy(), atol=1e-5)
+
+
+def test_subjects_take_turns_in_the_williams_orders_of_the_model_benchmark():
+    """Each subject runs right after each other one equally often (as ``benchmark.py``'s
+    models), not always after the same neighbour as in a fixed round-robin."""
+    tool = load_tool('analysis_tools/benchmark_components.py')
+    calls = []
+    subjects = {name: (lambda n=name: calls.append(n)) for name in 'abc'}
+    rows = tool.time_group(subjects, repeats=6, warmup=0, device='cpu')
+    assert [r['name'] for r in rows] == ['a', 'b', 'c']
+    rounds = [calls[i:i + 3] for i in range(0, len(calls), 3)]
+    assert rounds == [[['a', 'b', 'c'][i] for i in order] for order in tool.run_orders(3)]
+    follows = Counter((r[i], r[i + 1]) for r in rounds for i in range(2))
+    assert len(follows) == 6 and len(set(follows.values())) == 1

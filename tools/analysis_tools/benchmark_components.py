@@ -1,9 +1,10 @@
 """Costs of DR1Mask's parts against their counterparts (docs/benchmarks.md, component costs).
 
-Three timing groups, each run interleaved (round-robin, one call of every subject per
-round) in one process, reporting the median ms per call and the ratio to the group's
-first subject; the shapes are those of a COCO image at the test size (input 800x1216
-after padding; FPN P3 is 100x152):
+Three timing groups, each run interleaved in one process (one call of every subject per
+round, the order changing from round to round as ``benchmark.py``'s Williams design, so
+that each subject follows each other one equally often), reporting the median ms per call
+and the ratio to the group's first subject; the shapes are those of a COCO image at the
+test size (input 800x1216 after padding; FPN P3 is 100x152):
 
 * ``conv-32``, ``conv-64``, ``conv-256``: a plain conv (ConvModule with BN and ReLU)
   against DR1Conv of the same shape (Eq. 4: the same conv of X * A, times B), at the
@@ -36,6 +37,7 @@ import ctypes
 import ctypes.util
 import datetime
 import json
+import os.path as osp
 import platform
 import resource
 import statistics
@@ -54,6 +56,9 @@ import mmdet_dr1mask  # noqa: F401  (registers the modules)
 from mmdet_dr1mask.models.layers import DR1Conv
 from mmdet_dr1mask.models.mask_heads import BlenderHead
 from mmdet_dr1mask.models.necks import BlendMaskBasis, DR1Basis
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from benchmark import run_orders  # noqa: E402  (the order design shared with benchmark.py)
 
 INPUT_SIZE = (800, 1216)  # a COCO image at the test scale, padded to 32
 STRIDES = (8, 16, 32, 64, 128)  # P3..P7
@@ -190,8 +195,11 @@ def component_subjects(group: str, size: List[int], device: str, onnx: bool = Fa
 @torch.no_grad()
 def time_group(subjects: Dict[str, Callable[[], Any]], repeats: int, warmup: int,
                device: str) -> List[Dict[str, Any]]:
-    """Round-robin timing; median ms per call and ratio to the first subject.
+    """Interleaved timing; median ms per call and ratio to the first subject.
 
+    Round r calls every subject once, in the order ``run_orders(len(subjects))[r % k]`` (k
+    orders): each subject runs right after each other one equally often over k rounds, so
+    that what a neighbour leaves in the caches and the allocator is shared out evenly.
     On CPU also the median count of minor page faults per call: a fresh buffer of a
     P3-sized map (2 MB at D = 32) costs about 470 of them (some 0.4 ms) whenever glibc has
     given the memory back to the system, which depends on what ran before, so that a
@@ -200,8 +208,11 @@ def time_group(subjects: Dict[str, Callable[[], Any]], repeats: int, warmup: int
     cuda = device.startswith('cuda')
     times = {name: [] for name in subjects}
     faults = {name: [] for name in subjects}
+    names = list(subjects)
+    orders = run_orders(len(names))
     for round_index in range(warmup + repeats):
-        for name, call in subjects.items():
+        for index in orders[round_index % len(orders)]:
+            name, call = names[index], subjects[names[index]]
             if cuda:
                 torch.cuda.synchronize()
             before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

@@ -1,5 +1,6 @@
 """tools/deployment/export_onnx.py writes a graph that ONNX Runtime runs with PyTorch's
 results, and benchmark.py times it beside PyTorch (--backends)."""
+import json
 import os.path as osp
 
 import cv2
@@ -52,3 +53,27 @@ def test_benchmark_times_pytorch_and_onnx_runtime_side_by_side(tiny_checkpoint, 
         'dr1mask_r18_fpn_tiny_synthetic-panoptic [onnxruntime]']
     assert rows[0]['mean_detections'] == rows[1]['mean_detections'] == 100  # forced
     assert osp.isfile(tmp_path / 'onnx' / 'dr1mask_r18_fpn_tiny_synthetic-panoptic.onnx')
+
+
+def test_benchmark_lets_onnx_runtime_spin_only_when_the_graph_runs_alone(
+        tiny_checkpoint, tmp_path, monkeypatch):
+    """Interleaved with PyTorch, spinning ONNX Runtime threads would take the cores from
+    PyTorch's turn; a graph alone in its process runs as deployed (ONNX Runtime's default)."""
+    import mmdet_dr1mask.deploy as deploy
+    seen = []
+
+    class Recording(deploy.OnnxRuntimeSegmentor):
+        def __init__(self, *args, allow_spinning=True, **kwargs):
+            seen.append(allow_spinning)
+            super().__init__(*args, allow_spinning=allow_spinning, **kwargs)
+
+    monkeypatch.setattr(deploy, 'OnnxRuntimeSegmentor', Recording)
+    images = write_images(tmp_path / 'images', [(64, 64)])
+    tool = load_tool('analysis_tools/benchmark.py')
+    for backends in (['pytorch', 'onnxruntime'], ['onnxruntime']):
+        out = tmp_path / 'report.json'
+        tool.main([CONFIG, '--checkpoint', tiny_checkpoint, '--images', images,
+                   '--num-images', '1', '--warmup', '0', '--backends', *backends,
+                   '--onnx-dir', str(tmp_path / 'onnx'), '--out', str(out)])
+        assert json.loads(out.read_text())['onnxruntime_spinning'] is seen[-1]
+    assert seen == [False, True]

@@ -23,6 +23,9 @@ of the machine's speed during the run cancels in it). The JSON output keeps ever
 and as the ONNX graph of the same weights (DR1Mask and BlendMask, exported with their
 post-processing by ``mmdet_dr1mask.deploy`` into ``--onnx-dir``) in ONNX Runtime; the
 timed part of both is the data preprocessor plus the model (``test_step`` or the graph).
+ONNX Runtime's idle threads do not spin-wait there (they would take the CPU from the other
+subjects' turns); ``--backends onnxruntime`` with one config runs the graph alone, with
+spinning as ONNX Runtime does by default, for comparisons between processes.
 
 Configs may be paths or MMDetection's own, e.g.
 ``mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py``. Without a checkpoint the
@@ -291,7 +294,8 @@ class OnnxRuntimeSubject(Subject):
     """The model of a PyTorch ``Subject`` exported to ONNX and run by ONNX Runtime, on the
     same prepared inputs."""
 
-    def __init__(self, torch_subject: Subject, args: argparse.Namespace) -> None:
+    def __init__(self, torch_subject: Subject, args: argparse.Namespace,
+                 allow_spinning: bool = False) -> None:
         from mmdet_dr1mask.deploy import OnnxRuntimeSegmentor, export_onnx
         from mmdet_dr1mask.deploy.ort_backend import graph_inputs
         os.makedirs(args.onnx_dir, exist_ok=True)
@@ -303,10 +307,11 @@ class OnnxRuntimeSubject(Subject):
         model.to(args.device)
         providers = ['CUDAExecutionProvider'] if args.device.startswith('cuda') else \
             ['CPUExecutionProvider']
-        # no spinning: idle ONNX Runtime threads would take the CPU from PyTorch's turn
+        # spinning (ONNX Runtime's default) only for a graph alone in the process: interleaved,
+        # idle spinning threads would take the CPU from the other subjects' turns
         self.model = OnnxRuntimeSegmentor(path, torch_subject.cfg, providers,
                                           resize=args.resize, threads=torch.get_num_threads(),
-                                          allow_spinning=False)
+                                          allow_spinning=allow_spinning)
         self.name = torch_subject.name + ' [onnxruntime]'
         self.inputs = torch_subject.inputs
         self.device = args.device
@@ -324,13 +329,14 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
     images = cycle_images(args.images, args.warmup + args.num_images)
     checkpoints = [args.checkpoint] + (args.compare_checkpoints or [None] * len(args.compare))
     subjects = []
+    alone = args.backends == ['onnxruntime'] and not args.compare  # one graph, no other turn
     for config, checkpoint in zip([args.config] + args.compare, checkpoints):
         subject = Subject(config, checkpoint, args, images)
         if 'pytorch' in args.backends:
             subjects.append(subject)
         if 'onnxruntime' in args.backends:
             try:
-                subjects.append(OnnxRuntimeSubject(subject, args))
+                subjects.append(OnnxRuntimeSubject(subject, args, allow_spinning=alone))
             except TypeError as e:  # a model the export does not cover: PyTorch only
                 print(f'{subject.name}: no ONNX Runtime run ({e})')
     orders = run_orders(len(subjects))
@@ -349,7 +355,7 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
                   cudnn_benchmark=args.cudnn_benchmark,
                   threads=torch.get_num_threads(), warmup=args.warmup,
                   same_detections=args.same_detections, resize=args.resize, seed=args.seed,
-                  backends=args.backends,
+                  backends=args.backends, onnxruntime_spinning=alone,
                   peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   date=datetime.date.today().isoformat(), cpu=platform.processor() or
                   platform.machine(), command=' '.join(['python', *sys.argv]),

@@ -77,3 +77,14 @@ def test_benchmark_lets_onnx_runtime_spin_only_when_the_graph_runs_alone(
                    '--onnx-dir', str(tmp_path / 'onnx'), '--out', str(out)])
         assert json.loads(out.read_text())['onnxruntime_spinning'] is seen[-1]
     assert seen == [False, True]
+
+
+def test_benchmark_names_the_configs_when_no_graph_can_be_timed(tmp_path):
+    """K-Net has no ONNX export: with ONNX Runtime as the only backend nothing is left to
+    time, which is named (it was a ZeroDivisionError in the order of the runs)."""
+    images = write_images(tmp_path / 'images', [(64, 64)])
+    knet = osp.join(REPO_ROOT, 'configs/knet/knet-s3_r18_fpn_tiny_synthetic.py')
+    with pytest.raises(ValueError, match=r'knet-s3_r18_fpn_tiny_synthetic\.py.*add pytorch'):
+        load_tool('analysis_tools/benchmark.py').main([
+            knet, '--images', images, '--num-images', '1', '--warmup', '0',
+            '--backends', 'onnxruntime', '--onnx-dir', str(tmp_path / 'onnx')])

@@ -339,6 +339,10 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, Any]]:
                 subjects.append(OnnxRuntimeSubject(subject, args, allow_spinning=alone))
             except TypeError as e:  # a model the export does not cover: PyTorch only
                 print(f'{subject.name}: no ONNX Runtime run ({e})')
+    if not subjects:
+        raise ValueError(f'--backends {" ".join(args.backends)}: none of the configs '
+                         f'{[args.config] + args.compare} can be exported to ONNX, nothing '
+                         'to time (add pytorch to --backends)')
     orders = run_orders(len(subjects))
     for index in range(len(images)):
         # interleaved: image i through every model in turn, in a balanced order (a model
